@@ -1,0 +1,242 @@
+public import Foundation
+
+/// A JSON value: saga inputs, step outputs, action specifications and journal payloads.
+///
+/// Integers that fit in `Int` stay integers; other numbers are `Double`. Objects are unordered; when a value is
+/// serialized, object keys are written in sorted order so that the same value always has the same text.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case integer(Int)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+}
+
+extension JSONValue {
+    /// The value's JSON type name, as JSON Schema spells it (`integer` for whole numbers).
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .integer: "integer"
+        case .number(let d): d.rounded() == d && abs(d) < 1e15 ? "integer" : "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var intValue: Int? {
+        switch self {
+        case .integer(let i): return i
+        case .number(let d) where d.rounded() == d && abs(d) < 9e15: return Int(d)
+        default: return nil
+        }
+    }
+
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let i): return Double(i)
+        case .number(let d): return d
+        default: return nil
+        }
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    /// Member `key` of an object, or `nil`.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    /// The value at a path of object keys and array indexes (`["items", "0", "sku"]`), or `nil` when it is missing.
+    public func value(at path: some Sequence<String>) -> JSONValue? {
+        var current = self
+        for component in path {
+            switch current {
+            case .object(let o):
+                guard let next = o[component] else { return nil }
+                current = next
+            case .array(let a):
+                guard let index = Int(component), a.indices.contains(index) else { return nil }
+                current = a[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+}
+
+// MARK: - Serialization
+
+extension JSONValue {
+    /// Compact JSON text with sorted object keys.
+    public var jsonString: String {
+        var out = ""
+        write(to: &out, pretty: false, indent: 0)
+        return out
+    }
+
+    /// Indented JSON text with sorted object keys, for people.
+    public var prettyJSONString: String {
+        var out = ""
+        write(to: &out, pretty: true, indent: 0)
+        return out
+    }
+
+    /// The value as text for a person or a command line: strings without quotes, everything else as compact JSON.
+    public var displayString: String {
+        if case .string(let s) = self { return s }
+        return jsonString
+    }
+
+    private func write(to out: inout String, pretty: Bool, indent: Int) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .integer(let i): out += String(i)
+        case .number(let d):
+            if d.isNaN || d.isInfinite {
+                out += "null"
+            } else if d.rounded() == d && abs(d) < 1e15 {
+                out += String(Int(d))
+            } else {
+                out += "\(d)"
+            }
+        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .array(let a):
+            if a.isEmpty { out += "[]"; return }
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                v.write(to: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
+            out += "]"
+        case .object(let o):
+            if o.isEmpty { out += "{}"; return }
+            out += "{"
+            for (i, key) in o.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                JSONValue.writeString(key, to: &out)
+                out += pretty ? ": " : ":"
+                o[key]!.write(to: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
+            out += "}"
+        }
+    }
+
+    private static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
+
+// MARK: - Parsing (for data at run time: inputs, outputs, journal rows)
+
+extension JSONValue {
+    /// Parses JSON text.
+    ///
+    /// - Throws: `SagaError` with code `.invalidJSON` and the position of the first problem.
+    public init(parsing text: String) throws(SagaError) {
+        try self.init(parsing: Data(text.utf8))
+    }
+
+    /// Parses JSON data (UTF-8).
+    ///
+    /// - Throws: `SagaError` with code `.invalidJSON` and the position of the first problem.
+    public init(parsing data: Data) throws(SagaError) {
+        do {
+            let node = try JSONParser.parse(data)
+            self = node.value
+        } catch {
+            throw SagaError(.invalidJSON, "invalid JSON at line \(error.line), column \(error.column): \(error.message)")
+        }
+    }
+}
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? container.decode(Int.self) {
+            self = .integer(i)
+        } else if let d = try? container.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .integer(let i): try container.encode(i)
+        case .number(let d): try container.encode(d)
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(o)
+        }
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .integer(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+    public init(nilLiteral: ()) { self = .null }
+    public init(floatLiteral value: Double) { self = .number(value) }
+}

@@ -1,0 +1,165 @@
+/// A workflow: the steps of one business transaction, what each calls, and what undoes it.
+///
+/// Load one from a workflow file with ``WorkflowLoader``. Every default is already applied: each step has its
+/// retry policies, timeout, dependencies and kind filled in.
+public struct SagaDefinition: Sendable, Hashable {
+    /// Lower-case letters, digits, `.`, `_` and `-`.
+    public var name: String
+    /// A positive integer; a new version of a workflow is a new file.
+    public var version: Int
+    public var description: String?
+    /// Checked against each saga's input when it is submitted.
+    public var input: InputSchema?
+    public var defaults: StepDefaults
+    /// In file order; never empty.
+    public var steps: [SagaStep]
+
+    public init(
+        name: String,
+        version: Int,
+        description: String? = nil,
+        input: InputSchema? = nil,
+        defaults: StepDefaults = StepDefaults(),
+        steps: [SagaStep]
+    ) {
+        self.name = name
+        self.version = version
+        self.description = description
+        self.input = input
+        self.defaults = defaults
+        self.steps = steps
+    }
+
+    /// The step named `name`.
+    public func step(named name: String) -> SagaStep? {
+        steps.first { $0.name == name }
+    }
+
+    /// `name@version`.
+    public var reference: String { "\(name)@\(version)" }
+}
+
+/// Retry policies and timeout for steps that don't set their own.
+public struct StepDefaults: Sendable, Hashable {
+    public var retry: RetryPolicy
+    public var compensationRetry: RetryPolicy
+    public var timeout: Duration
+
+    public init(
+        retry: RetryPolicy = .defaultAction,
+        compensationRetry: RetryPolicy = .defaultCompensation,
+        timeout: Duration = RetryPolicy.defaultTimeout
+    ) {
+        self.retry = retry
+        self.compensationRetry = compensationRetry
+        self.timeout = timeout
+    }
+}
+
+/// A step's role in its saga.
+public enum StepKind: String, Sendable, Hashable, CaseIterable {
+    /// Has an effect that its compensation undoes (the default where a compensation is given).
+    case compensable
+    /// Has no effect to undo: never compensated.
+    case readonly
+    /// The point of no return: once it succeeds, the saga only goes forward.
+    case pivot
+    /// After the pivot: retried until it succeeds, never compensated.
+    case retriable
+}
+
+/// Which of a step's actions an attempt runs.
+public enum StepPhase: String, Sendable, Hashable, CaseIterable, Codable {
+    case action
+    case compensation
+    case probe
+}
+
+/// One step of a saga.
+public struct SagaStep: Sendable, Hashable {
+    /// Unique within the workflow.
+    public var name: String
+    public var action: StepAction
+    /// Undoes the action; `nil` when there is nothing to undo.
+    public var compensation: StepAction?
+    /// Asks the target whether the action took effect; used when an attempt's outcome is unknown.
+    public var probe: StepAction?
+    public var retry: RetryPolicy
+    public var compensationRetry: RetryPolicy
+    /// The longest one attempt may take.
+    public var timeout: Duration
+    /// The steps this one waits for (already defaulted: the step before it, or none for the first).
+    public var after: [String]
+    /// Already defaulted (see ``StepKind``).
+    public var kind: StepKind
+
+    public init(
+        name: String,
+        action: StepAction,
+        compensation: StepAction? = nil,
+        probe: StepAction? = nil,
+        retry: RetryPolicy = .defaultAction,
+        compensationRetry: RetryPolicy = .defaultCompensation,
+        timeout: Duration = RetryPolicy.defaultTimeout,
+        after: [String] = [],
+        kind: StepKind = .compensable
+    ) {
+        self.name = name
+        self.action = action
+        self.compensation = compensation
+        self.probe = probe
+        self.retry = retry
+        self.compensationRetry = compensationRetry
+        self.timeout = timeout
+        self.after = after
+        self.kind = kind
+    }
+
+    /// The action an attempt of `phase` runs.
+    public func action(for phase: StepPhase) -> StepAction? {
+        switch phase {
+        case .action: action
+        case .compensation: compensation
+        case .probe: probe
+        }
+    }
+}
+
+/// What a step calls: an HTTP endpoint, a local command, or a Swift handler.
+///
+/// The specification is kept as JSON with its templates unresolved; the engine resolves the templates for each
+/// attempt and passes the result to the executor for the kind.
+public struct StepAction: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case http
+        case command
+        case handler
+    }
+
+    public var kind: Kind
+    /// The object under the kind's key, for example `{"name": "inventory.reserve", "input": …}`.
+    public var spec: JSONValue
+
+    public init(kind: Kind, spec: JSONValue) {
+        self.kind = kind
+        self.spec = spec
+    }
+
+    /// A handler action: `{"handler": {"name": NAME, "input": INPUT}}`.
+    public static func handler(_ name: String, input: JSONValue? = nil) -> StepAction {
+        var spec: [String: JSONValue] = ["name": .string(name)]
+        if let input { spec["input"] = input }
+        return StepAction(kind: .handler, spec: .object(spec))
+    }
+
+    /// A command action: `{"command": {"argv": ARGV}}`.
+    public static func command(_ argv: [String], stdin: JSONValue? = nil, env: [String: String] = [:]) -> StepAction {
+        var spec: [String: JSONValue] = ["argv": .array(argv.map { .string($0) })]
+        if let stdin { spec["stdin"] = stdin }
+        if !env.isEmpty { spec["env"] = .object(env.mapValues { .string($0) }) }
+        return StepAction(kind: .command, spec: .object(spec))
+    }
+
+    /// The action as it is written in a workflow file: a one-key object.
+    public var json: JSONValue { .object([kind.rawValue: spec]) }
+}
