@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "Sagas", targets: ["Sagas"]),
         .library(name: "SagasSQLite", targets: ["SagasSQLite"]),
+        .library(name: "SagasTesting", targets: ["SagasTesting"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
     ],
     dependencies: [
@@ -40,6 +41,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SagasTesting",
+            dependencies: ["Sagas"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SagaCLI",
             dependencies: [
@@ -55,13 +61,14 @@ let package = Package(
             name: "SagasTests",
             dependencies: [
                 "Sagas",
+                "SagasTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SagasSQLiteTests",
-            dependencies: ["Sagas", "SagasSQLite"],
+            dependencies: ["Sagas", "SagasSQLite", "SagasTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,174 @@
+public import Foundation
+
+/// A saga as its store keeps it: identity, pinned definition, input, and a summary of its progress.
+public struct SagaRecord: Sendable, Hashable {
+    public var id: String
+    /// The workflow's name.
+    public var workflow: String
+    public var version: Int
+    /// The pinned definition (workflow format v1 JSON text) the saga started with.
+    public var definition: String
+    /// Where the workflow file was: relative command paths resolve against it.
+    public var baseDirectory: String?
+    public var input: JSONValue
+    public var status: SagaStatus
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// The worker that holds the saga's lease, if any.
+    public var owner: String?
+    public var leaseExpiresAt: Date?
+    /// The step most recently started.
+    public var currentStep: String?
+    public var lastError: String?
+    /// Set by `requestCancel`; the worker that runs the saga journals it and compensates.
+    public var cancelReason: String?
+    public var cancelRequestedAt: Date?
+    /// The number of the saga's last journal event.
+    public var lastSeq: Int
+
+    public init(
+        id: String,
+        workflow: String,
+        version: Int,
+        definition: String,
+        baseDirectory: String?,
+        input: JSONValue,
+        status: SagaStatus,
+        createdAt: Date,
+        updatedAt: Date,
+        owner: String? = nil,
+        leaseExpiresAt: Date? = nil,
+        currentStep: String? = nil,
+        lastError: String? = nil,
+        cancelReason: String? = nil,
+        cancelRequestedAt: Date? = nil,
+        lastSeq: Int = 0
+    ) {
+        self.id = id
+        self.workflow = workflow
+        self.version = version
+        self.definition = definition
+        self.baseDirectory = baseDirectory
+        self.input = input
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.owner = owner
+        self.leaseExpiresAt = leaseExpiresAt
+        self.currentStep = currentStep
+        self.lastError = lastError
+        self.cancelReason = cancelReason
+        self.cancelRequestedAt = cancelRequestedAt
+        self.lastSeq = lastSeq
+    }
+
+    /// Whether a cancel has been requested.
+    public var cancelRequested: Bool { cancelRequestedAt != nil }
+}
+
+/// What `SagaStore.create` returns.
+public enum SagaCreation: Sendable, Hashable {
+    /// The saga was journaled now.
+    case created(SagaRecord)
+    /// A saga with that id, workflow, version and input already existed: the same saga.
+    case existing(SagaRecord)
+
+    public var record: SagaRecord {
+        switch self {
+        case .created(let r), .existing(let r): r
+        }
+    }
+}
+
+/// The summary a worker writes with each batch of events.
+public struct SagaProgress: Sendable, Hashable {
+    public var status: SagaStatus
+    public var currentStep: String?
+    public var lastError: String?
+
+    public init(status: SagaStatus, currentStep: String? = nil, lastError: String? = nil) {
+        self.status = status
+        self.currentStep = currentStep
+        self.lastError = lastError
+    }
+}
+
+/// Which sagas `SagaStore.list` returns.
+public struct SagaQuery: Sendable, Hashable {
+    /// Empty means every status.
+    public var statuses: [SagaStatus]
+    public var workflow: String?
+    /// At most this many, newest first.
+    public var limit: Int
+
+    public init(statuses: [SagaStatus] = [], workflow: String? = nil, limit: Int = 100) {
+        self.statuses = statuses
+        self.workflow = workflow
+        self.limit = limit
+    }
+}
+
+/// Where sagas and their journals are kept.
+///
+/// The contract every store keeps, and that `SagaStoreConformance` checks:
+/// - A write is durable when its method returns; nothing is acknowledged before its commit.
+/// - Events of a saga are numbered from 1 without gaps: `append` refuses (with `.corruptJournal`) events whose
+///   numbers do not continue the journal.
+/// - A worker may write a saga's journal only while it holds the saga's lease: `append` throws `.leaseLost`
+///   when another worker has taken it.
+/// - One saga per id: `create` with an existing id returns the existing saga when the workflow, version and
+///   input match, and throws `.sagaConflict` when they differ.
+/// - Every error is a `SagaError` (storage codes such as `.databaseLocked`, `.databaseReadOnly`, `.databaseFull`,
+///   `.databaseCorrupt`, `.storageFailure` name the file).
+public protocol SagaStore: Sendable {
+    /// Journals a new saga with its first events (`saga.started`), status `pending` and no owner, or returns the
+    /// existing saga with that id.
+    ///
+    /// - Throws: `.sagaConflict` when a saga with that id exists with another workflow, version or input.
+    func create(_ saga: SagaRecord, events: [SagaEvent]) async throws -> SagaCreation
+
+    /// Takes the lease of one runnable saga (`pending`, `running`, `compensating`) when nobody holds it, its lease
+    /// expired, or `owner` already holds it. Returns the saga, or `nil` when another worker holds it or it is not
+    /// runnable.
+    func claim(sagaID: String, owner: String, now: Date, leaseUntil: Date) async throws -> SagaRecord?
+
+    /// Takes the leases of up to `limit` runnable sagas that nobody holds (or whose lease expired), oldest first.
+    func claimNext(owner: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [SagaRecord]
+
+    /// Takes over a saga from `previousOwner` (a worker known to be dead), if it still holds the lease.
+    func takeOver(sagaID: String, from previousOwner: String, owner: String, leaseUntil: Date) async throws -> Bool
+
+    /// Appends events to a saga's journal and updates its summary, atomically, extending the lease.
+    /// When `progress.status` is terminal or `needs_intervention`, the lease is released.
+    ///
+    /// - Throws: `.leaseLost` when `owner` no longer holds the lease; `.corruptJournal` when the event numbers do
+    ///   not continue the journal; `.sagaNotFound`.
+    func append(_ events: [SagaEvent], sagaID: String, owner: String, progress: SagaProgress, leaseUntil: Date)
+        async throws
+
+    /// Extends the leases `owner` holds on `sagaIDs`; returns the records of those it still holds.
+    func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) async throws -> [SagaRecord]
+
+    /// Gives up `owner`'s lease on a saga (a worker that stops cleanly), so another may take it at once.
+    func release(sagaID: String, owner: String) async throws
+
+    /// Records a request to cancel a saga; the worker that runs it journals it and compensates.
+    ///
+    /// - Throws: `.sagaNotFound`; `.invalidState` when the saga is already terminal.
+    func requestCancel(sagaID: String, reason: String, at: Date) async throws -> SagaRecord
+
+    /// The saga with that id, or `nil`.
+    func saga(id: String) async throws -> SagaRecord?
+
+    /// A saga's journal, in order.
+    func events(sagaID: String) async throws -> [SagaEvent]
+
+    /// Sagas matching a query, newest first.
+    func list(_ query: SagaQuery) async throws -> [SagaRecord]
+
+    /// How many sagas have each status.
+    func countByStatus() async throws -> [SagaStatus: Int]
+
+    /// Sagas that are runnable and leased (to find leases held by dead workers).
+    func leasedSagas(limit: Int) async throws -> [SagaRecord]
+}
