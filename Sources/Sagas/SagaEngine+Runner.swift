@@ -1,0 +1,407 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// One planned attempt.
+struct AttemptPlan: Sendable {
+    var step: SagaStep
+    var phase: StepPhase
+    var attempt: Int
+    var key: String
+}
+
+/// How an attempt ended, with what the journal needs.
+struct AttemptResult: Sendable {
+    var plan: AttemptPlan
+    var outcome: StepOutcome
+    var durationMs: Int
+}
+
+extension SagaEngine {
+    /// Drives a saga whose lease this engine holds until it is terminal, needs intervention, loses its lease, or the
+    /// engine shuts down. Returns the status it left the saga in.
+    func drive(_ record: SagaRecord) async throws -> SagaStatus {
+        let sagaID = record.id
+        state.withLock { _ = $0.active.insert(sagaID); $0.lostLeases.remove(sagaID) }
+        defer { state.withLock { _ = $0.active.remove(sagaID); $0.cancelRequests[sagaID] = nil } }
+        var logger = self.logger
+        logger[metadataKey: "saga.id"] = "\(sagaID)"
+
+        let definition = try definition(of: record)
+        var machine = SagaStateMachine(sagaID: sagaID, definition: definition)
+        for event in try await store.events(sagaID: sagaID) {
+            try machine.apply(event)
+        }
+        if record.cancelRequestedAt != nil, let reason = record.cancelReason {
+            state.withLock { $0.cancelRequests[sagaID] = reason }
+        }
+        var journal = JournalBuffer(sagaID: sagaID, now: now)
+
+        // Attempts a previous worker journaled as started but never finished: they may have run.
+        for inFlight in machine.attemptsInFlight {
+            let message = "interrupted: the worker running attempt \(inFlight.attempt) stopped before its outcome was journaled"
+            let type: SagaEventType =
+                switch inFlight.phase {
+                case .action: .stepUnknown
+                case .compensation: .compensationUnknown
+                case .probe: .probeFailed
+                }
+            try journal.emit(&machine, type, step: inFlight.step, attempt: inFlight.attempt, error: message)
+            logger.notice("recovered an interrupted attempt", metadata: ["saga.step": "\(inFlight.step)"])
+        }
+
+        return try await withThrowingTaskGroup(of: GroupEvent.self) { group in
+            var inFlight = 0
+            var timerDeadline: Date?
+            defer { group.cancelAll() }
+            while true {
+                if state.withLock({ $0.lostLeases.contains(sagaID) }) {
+                    throw SagaError.leaseLost(sagaID, owner: configuration.workerID, holder: nil)
+                }
+                if machine.cancelReason == nil, let reason = state.withLock({ $0.cancelRequests[sagaID] }) {
+                    try journal.emit(&machine, .cancelRequested, error: reason)
+                    logger.notice("cancel requested", metadata: ["reason": "\(reason)"])
+                }
+                let shuttingDown = isShuttingDown
+                var starts: [AttemptPlan] = []
+                var wake: Date?
+                var transitioned = true
+                while transitioned {
+                    transitioned = false
+                    for decision in machine.decide(now: now()) {
+                        switch decision {
+                        case .startAttempt(let step, let phase, let attempt):
+                            guard !shuttingDown, let s = definition.step(named: step) else { continue }
+                            let key = SagaStateMachine.idempotencyKey(sagaID: sagaID, step: step, phase: phase)
+                            let type: SagaEventType =
+                                switch phase {
+                                case .action: .stepStarted
+                                case .compensation: .compensationStarted
+                                case .probe: .probeStarted
+                                }
+                            try journal.emit(&machine, type, step: step, attempt: attempt, key: key)
+                            journal.currentStep = step
+                            starts.append(AttemptPlan(step: s, phase: phase, attempt: attempt, key: key))
+                        case .beginCompensation(let reason):
+                            try journal.emit(&machine, .sagaCompensating, error: reason)
+                            journal.lastError = reason
+                            logger.notice("compensating", metadata: ["reason": "\(reason)"])
+                            transitioned = true
+                        case .complete:
+                            try journal.emit(&machine, .sagaCompleted)
+                        case .finishCompensated:
+                            try journal.emit(&machine, .sagaCompensated)
+                        case .needIntervention(let step, let phase, let reason):
+                            try journal.emit(
+                                &machine,
+                                .sagaNeedsIntervention,
+                                step: step,
+                                error: reason,
+                                data: ["phase": .string(phase.rawValue)]
+                            )
+                            journal.lastError = reason
+                            logger.error("saga needs intervention", metadata: ["saga.step": "\(step)", "reason": "\(reason)"])
+                        case .wake(let at):
+                            wake = at
+                        }
+                    }
+                }
+                // Journal first, then act.
+                try await flush(&journal, status: machine.status)
+                if !machine.status.isRunnable {
+                    logger.info("saga \(machine.status.rawValue)")
+                    return machine.status
+                }
+                for plan in starts {
+                    inFlight += 1
+                    let context = makeContext(plan, machine: machine, record: record, logger: logger)
+                    group.addTask { .attempt(await self.attempt(plan, context: context, action: definition)) }
+                }
+                if inFlight == 0 && (shuttingDown || wake == nil) {
+                    if !shuttingDown {
+                        // Nothing in flight, nothing due: the machine is waiting for something that cannot happen.
+                        throw SagaError(
+                            .corruptJournal,
+                            "saga \(sagaID): no step can run and the saga is not finished (status \(machine.status.rawValue))",
+                            sagaID: sagaID
+                        )
+                    }
+                    try? await store.release(sagaID: sagaID, owner: configuration.workerID)
+                    logger.info("released saga at shutdown")
+                    return machine.status
+                }
+                // Wake for the next due retry, and at least every second to notice cancels, lost leases and
+                // shutdown while attempts run.
+                let tick = now().addingTimeInterval(1)
+                let deadline = min(wake ?? tick, tick)
+                if timerDeadline == nil || deadline < timerDeadline! {
+                    timerDeadline = deadline
+                    let seconds = max(0, deadline.timeIntervalSince(now()))
+                    let clock = self.clock
+                    group.addTask {
+                        try? await clock.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                        return .timer(deadline)
+                    }
+                }
+                guard let next = try await group.next() else { continue }
+                switch next {
+                case .timer(let deadline):
+                    if timerDeadline == deadline { timerDeadline = nil }
+                case .attempt(let result):
+                    inFlight -= 1
+                    try journalOutcome(result, into: &journal, machine: &machine, logger: logger)
+                }
+            }
+        }
+    }
+
+    private enum GroupEvent: Sendable {
+        case timer(Date)
+        case attempt(AttemptResult)
+    }
+
+    private func makeContext(_ plan: AttemptPlan, machine: SagaStateMachine, record: SagaRecord, logger: Logger) -> StepContext {
+        var outputs = machine.outputs
+        if plan.phase == .compensation, outputs[plan.step.name] == nil {
+            outputs[plan.step.name] = machine.state(of: plan.step.name)?.output ?? .null
+        }
+        var logger = logger
+        logger[metadataKey: "saga.step"] = "\(plan.step.name)"
+        logger[metadataKey: "saga.phase"] = "\(plan.phase.rawValue)"
+        logger[metadataKey: "saga.attempt"] = "\(plan.attempt)"
+        return StepContext(
+            sagaID: record.id,
+            workflow: record.workflow,
+            step: plan.step.name,
+            phase: plan.phase,
+            attempt: plan.attempt,
+            idempotencyKey: plan.key,
+            input: machine.input,
+            outputs: outputs,
+            baseDirectory: record.baseDirectory,
+            timeout: plan.step.timeout,
+            logger: logger
+        )
+    }
+
+    /// Runs one attempt under its timeout. Never throws: every way it can end is an outcome.
+    private func attempt(_ plan: AttemptPlan, context: StepContext, action definition: SagaDefinition) async -> AttemptResult {
+        let started = ContinuousClock.now
+        func finish(_ outcome: StepOutcome, secrets: [String] = []) -> AttemptResult {
+            let elapsed = ContinuousClock.now - started
+            return AttemptResult(
+                plan: plan,
+                outcome: SagaEngine.redact(outcome, secrets: secrets),
+                durationMs: Int(SagaDuration.milliseconds(elapsed))
+            )
+        }
+        guard let action = plan.step.action(for: plan.phase) else {
+            return finish(.failure(.permanent("step '\(plan.step.name)' has no \(plan.phase.rawValue)")))
+        }
+        let resolution: Template.Resolution
+        do {
+            resolution = try Template.resolve(
+                action.spec,
+                in: Template.Context(
+                    input: context.input,
+                    outputs: context.outputs,
+                    sagaID: context.sagaID,
+                    workflow: context.workflow,
+                    environment: configuration.environment
+                )
+            )
+        } catch {
+            return finish(.failure(.permanent("saga \(context.sagaID), step \(plan.step.name): \(error.message)")))
+        }
+        guard let executor = executor(for: action.kind) else {
+            return finish(.failure(.permanent("no executor for \(action.kind.rawValue) actions")))
+        }
+        let timeout = plan.step.timeout
+        let clock = self.clock
+        let outcome: StepOutcome = await withTaskGroup(of: StepOutcome?.self) { group in
+            group.addTask { await executor.execute(spec: resolution.value, context: context) }
+            group.addTask {
+                do {
+                    try await clock.sleep(for: timeout)
+                } catch {
+                    return nil
+                }
+                return .unknown("timed out after \(SagaDuration.format(timeout))")
+            }
+            var result: StepOutcome = .unknown("the attempt ended without an outcome")
+            if let first = await group.next(), let outcome = first {
+                result = outcome
+                if case .unknown(let message) = outcome, message.hasPrefix("timed out") {
+                    // The executor is cancelled below; its own report (a killed command) adds nothing.
+                    group.cancelAll()
+                    return result
+                }
+            }
+            group.cancelAll()
+            return result
+        }
+        if case .success(let output) = outcome {
+            let size = output.jsonString.utf8.count
+            if size > configuration.maxOutputBytes {
+                return finish(
+                    .failure(.permanent("output of step '\(plan.step.name)' is \(size) bytes, more than the limit of \(configuration.maxOutputBytes)")),
+                    secrets: resolution.secrets
+                )
+            }
+        }
+        return finish(outcome, secrets: resolution.secrets)
+    }
+
+    /// Replaces secrets (values from `${env.…}`) with `***` in what is about to be journaled.
+    static func redact(_ outcome: StepOutcome, secrets: [String]) -> StepOutcome {
+        guard !secrets.isEmpty else { return outcome }
+        func clean(_ s: String) -> String {
+            var s = s
+            for secret in secrets where secret.count >= 3 { s = s.replacingOccurrences(of: secret, with: "***") }
+            return s
+        }
+        func cleanValue(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .string(let s): .string(clean(s))
+            case .array(let a): .array(a.map(cleanValue))
+            case .object(let o): .object(o.mapValues(cleanValue))
+            default: v
+            }
+        }
+        switch outcome {
+        case .success(let v): return .success(cleanValue(v))
+        case .failure(var f):
+            f.message = clean(f.message)
+            return .failure(f)
+        case .unknown(let m): return .unknown(clean(m))
+        case .notHappened: return .notHappened
+        }
+    }
+
+    private func journalOutcome(
+        _ result: AttemptResult,
+        into journal: inout JournalBuffer,
+        machine: inout SagaStateMachine,
+        logger: Logger
+    ) throws {
+        let plan = result.plan
+        let step = plan.step.name
+        let d = result.durationMs
+        switch (plan.phase, result.outcome) {
+        case (.action, .notHappened):
+            try journal.emit(
+                &machine, .stepFailed, step: step, attempt: plan.attempt, error: "the executor reported 'not happened'",
+                retryable: true, durationMs: d
+            )
+        case (.action, .success(let output)):
+            try journal.emit(&machine, .stepSucceeded, step: step, attempt: plan.attempt, output: output, durationMs: d)
+        case (.action, .failure(let f)):
+            try journal.emit(
+                &machine, .stepFailed, step: step, attempt: plan.attempt, error: f.message, retryable: f.retryable,
+                durationMs: d, retryAfterMs: f.retryAfter.map { Int(SagaDuration.milliseconds($0)) }
+            )
+            journal.lastError = "\(step): \(f.message)"
+            logger.warning("step failed", metadata: ["saga.step": "\(step)", "attempt": "\(plan.attempt)", "error": "\(f.message)"])
+        case (.action, .unknown(let m)):
+            try journal.emit(&machine, .stepUnknown, step: step, attempt: plan.attempt, error: m, durationMs: d)
+            journal.lastError = "\(step): \(m)"
+            logger.warning("step outcome unknown", metadata: ["saga.step": "\(step)", "error": "\(m)"])
+        case (.probe, .success(let output)):
+            try journal.emit(&machine, .probeHappened, step: step, attempt: plan.attempt, output: output, durationMs: d)
+        case (.probe, .notHappened):
+            try journal.emit(&machine, .probeNotHappened, step: step, attempt: plan.attempt, durationMs: d)
+        case (.probe, .failure(let f)):
+            try journal.emit(&machine, .probeFailed, step: step, attempt: plan.attempt, error: f.message, durationMs: d)
+        case (.probe, .unknown(let m)):
+            try journal.emit(&machine, .probeFailed, step: step, attempt: plan.attempt, error: m, durationMs: d)
+        case (.compensation, .notHappened):
+            try journal.emit(&machine, .compensationSucceeded, step: step, attempt: plan.attempt, durationMs: d)
+        case (.compensation, .success(let output)):
+            try journal.emit(&machine, .compensationSucceeded, step: step, attempt: plan.attempt, output: output, durationMs: d)
+        case (.compensation, .failure(let f)):
+            try journal.emit(
+                &machine, .compensationFailed, step: step, attempt: plan.attempt, error: f.message,
+                retryable: f.retryable, durationMs: d,
+                retryAfterMs: f.retryAfter.map { Int(SagaDuration.milliseconds($0)) }
+            )
+            journal.lastError = "\(step) (compensation): \(f.message)"
+            logger.warning("compensation failed", metadata: ["saga.step": "\(step)", "error": "\(f.message)"])
+        case (.compensation, .unknown(let m)):
+            try journal.emit(&machine, .compensationUnknown, step: step, attempt: plan.attempt, error: m, durationMs: d)
+            journal.lastError = "\(step) (compensation): \(m)"
+        }
+    }
+
+    /// Appends the buffered events in one write, retrying while the database is locked or full: nothing acts on an
+    /// event before it is durable.
+    private func flush(_ journal: inout JournalBuffer, status: SagaStatus) async throws {
+        guard !journal.events.isEmpty else { return }
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await store.append(
+                    journal.events,
+                    sagaID: journal.sagaID,
+                    owner: configuration.workerID,
+                    progress: SagaProgress(status: status, currentStep: journal.currentStep, lastError: journal.lastError),
+                    leaseUntil: leaseDeadline()
+                )
+                journal.events.removeAll(keepingCapacity: true)
+                journal.currentStep = nil
+                journal.lastError = nil
+                return
+            } catch let error as SagaError
+                where [.databaseLocked, .databaseFull, .storageFailure].contains(error.code) && !isShuttingDown
+            {
+                logger.error("cannot journal, will retry: \(error.message)", metadata: ["saga.id": "\(journal.sagaID)"])
+                try await clock.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}
+
+/// Events applied to the machine but not yet journaled.
+struct JournalBuffer {
+    let sagaID: String
+    let now: @Sendable () -> Date
+    var events: [SagaEvent] = []
+    var currentStep: String?
+    var lastError: String?
+
+    init(sagaID: String, now: @escaping @Sendable () -> Date) {
+        self.sagaID = sagaID
+        self.now = now
+    }
+
+    mutating func emit(
+        _ machine: inout SagaStateMachine,
+        _ type: SagaEventType,
+        step: String? = nil,
+        attempt: Int? = nil,
+        output: JSONValue? = nil,
+        error: String? = nil,
+        retryable: Bool? = nil,
+        durationMs: Int? = nil,
+        retryAfterMs: Int? = nil,
+        key: String? = nil,
+        data: JSONValue? = nil
+    ) throws(SagaError) {
+        let event = SagaEvent(
+            seq: machine.lastSeq + 1,
+            at: now(),
+            type: type,
+            step: step,
+            attempt: attempt,
+            output: output,
+            error: error,
+            retryable: retryable,
+            durationMs: durationMs,
+            retryAfterMs: retryAfterMs,
+            idempotencyKey: key,
+            data: data
+        )
+        try machine.apply(event)
+        events.append(event)
+    }
+}

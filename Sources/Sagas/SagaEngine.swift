@@ -1,0 +1,458 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// The durable saga engine: starts sagas, runs their steps, compensates, and resumes whatever a crashed worker left.
+///
+/// Journal first, then act: an attempt is journaled as started before it runs, and its outcome is journaled before
+/// anything that depends on it starts. As a swift-service-lifecycle `Service`, ``run()`` works through the store's
+/// runnable sagas until graceful shutdown.
+public final class SagaEngine: Service, Sendable {
+    /// Settings, each with a default.
+    public struct Configuration: Sendable {
+        /// Identifies this worker in leases: `HOST:PID:NONCE` by default, so that a worker on the same host can tell
+        /// that the owner of a lease is gone.
+        public var workerID: String
+        /// How long a lease lasts without renewal; a saga whose worker died is taken over when it expires.
+        public var leaseDuration: Duration
+        /// How many sagas this engine drives at once.
+        public var concurrency: Int
+        /// How long an idle worker waits before looking for new sagas again.
+        public var pollInterval: Duration
+        /// Outputs larger than this (as JSON text) fail the attempt, so the journal stays bounded.
+        public var maxOutputBytes: Int
+        /// What `${env.NAME}` templates read.
+        public var environment: [String: String]
+
+        public init(
+            workerID: String = SagaEngine.defaultWorkerID(),
+            leaseDuration: Duration = .seconds(15),
+            concurrency: Int = 16,
+            pollInterval: Duration = .milliseconds(200),
+            maxOutputBytes: Int = 1 << 20,
+            environment: [String: String] = ProcessInfo.processInfo.environment
+        ) {
+            self.workerID = workerID
+            self.leaseDuration = leaseDuration
+            self.concurrency = concurrency
+            self.pollInterval = pollInterval
+            self.maxOutputBytes = maxOutputBytes
+            self.environment = environment
+        }
+    }
+
+    /// `HOST:PID:NONCE`.
+    public static func defaultWorkerID() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    public let store: any SagaStore
+    public let configuration: Configuration
+    /// Where `handler` actions are registered.
+    public let handlers: HandlerExecutor
+    let logger: Logger
+    let clock: any Clock<Duration>
+    let now: @Sendable () -> Date
+    private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
+    let state = Mutex(EngineState())
+    private let definitions = Mutex<[String: SagaDefinition]>([:])
+
+    struct EngineState {
+        var active: Set<String> = []
+        var cancelRequests: [String: String] = [:]
+        var lostLeases: Set<String> = []
+        var shuttingDown = false
+        var lastTakeOverScan = Date.distantPast
+    }
+
+    /// Creates an engine.
+    ///
+    /// - Parameters:
+    ///   - store: where sagas are journaled (`.memory`, or `SQLiteSagaStore`).
+    ///   - configuration: worker identity, leases, concurrency.
+    ///   - logger: the engine logs through it with `saga.id` and `saga.step` metadata.
+    ///   - clock: what the engine sleeps on (backoff, polling); inject one to control time in tests.
+    ///   - now: wall-clock time for journal timestamps and leases.
+    public init(
+        store: any SagaStore,
+        configuration: Configuration = .init(),
+        logger: Logger,
+        clock: any Clock<Duration> = ContinuousClock(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        self.now = now
+        let handlers = HandlerExecutor()
+        self.handlers = handlers
+        self.executors = Mutex([
+            .handler: handlers,
+            .command: CommandExecutor(maxOutputBytes: configuration.maxOutputBytes, environment: configuration.environment),
+            .http: UnavailableExecutor(kind: "http"),
+        ])
+    }
+
+    /// Registers the Swift handler that `{"handler": {"name": NAME}}` actions call.
+    public func register(handler name: String, _ body: @escaping StepHandler) {
+        handlers.register(name, body)
+    }
+
+    /// Replaces the executor for an action kind (for example an HTTP client with custom settings).
+    public func register(executor: any StepExecutor, for kind: StepAction.Kind) {
+        executors.withLock { $0[kind] = executor }
+    }
+
+    func executor(for kind: StepAction.Kind) -> (any StepExecutor)? {
+        executors.withLock { $0[kind] }
+    }
+
+    // MARK: Starting sagas
+
+    /// Journals a new saga for a worker to run, or returns the existing saga with that id.
+    ///
+    /// - Parameters:
+    ///   - definition: the workflow; the saga pins a snapshot of it.
+    ///   - input: checked against the workflow's `input` schema.
+    ///   - id: the saga's id; a new one is generated when `nil`.
+    ///   - baseDirectory: the workflow file's folder, where commands run.
+    /// - Throws: `.invalidInput` when the input does not match the schema; `.sagaConflict` when the id exists with
+    ///   another workflow or input; storage errors.
+    @discardableResult
+    public func start(
+        _ definition: SagaDefinition,
+        input: JSONValue,
+        id: String? = nil,
+        baseDirectory: String? = nil
+    ) async throws -> SagaRecord {
+        let sagaID = id ?? SagaEngine.newSagaID()
+        try SagaEngine.checkID(sagaID)
+        if let schema = definition.input {
+            let problems = schema.validate(input)
+            if !problems.isEmpty {
+                throw SagaError(
+                    .invalidInput,
+                    "input for workflow \(definition.reference) is invalid: " + problems.prefix(10).joined(separator: "; "),
+                    sagaID: sagaID
+                )
+            }
+        }
+        let at = now()
+        let snapshot = definition.json.jsonString
+        let record = SagaRecord(
+            id: sagaID,
+            workflow: definition.name,
+            version: definition.version,
+            definition: snapshot,
+            baseDirectory: baseDirectory,
+            input: input,
+            status: .pending,
+            createdAt: at,
+            updatedAt: at
+        )
+        let started = SagaEvent(seq: 1, at: at, type: .sagaStarted, data: ["input": input])
+        let creation = try await store.create(record, events: [started])
+        if case .existing = creation {
+            logger.debug("saga already exists", metadata: ["saga.id": "\(sagaID)"])
+        } else {
+            logger.info("saga started", metadata: ["saga.id": "\(sagaID)", "saga.workflow": "\(definition.reference)"])
+        }
+        return creation.record
+    }
+
+    /// Starts a saga and drives it in this task until it is terminal or needs intervention.
+    public func execute(
+        _ definition: SagaDefinition,
+        input: JSONValue,
+        id: String? = nil,
+        baseDirectory: String? = nil
+    ) async throws -> SagaRecord {
+        let record = try await start(definition, input: input, id: id, baseDirectory: baseDirectory)
+        return try await run(sagaID: record.id)
+    }
+
+    /// Drives one saga in this task until it is terminal or needs intervention, and returns its record.
+    ///
+    /// When another live worker holds the saga, waits for it to finish or for its lease to expire.
+    public func run(sagaID: String) async throws -> SagaRecord {
+        while true {
+            guard let current = try await store.saga(id: sagaID) else { throw SagaError.notFound(sagaID) }
+            if !current.status.isRunnable { return current }
+            if let claimed = try await store.claim(
+                sagaID: sagaID,
+                owner: configuration.workerID,
+                now: now(),
+                leaseUntil: leaseDeadline()
+            ) {
+                try await withLeaseRenewal {
+                    _ = try await self.drive(claimed)
+                }
+            } else if try await takeOverIfOwnerDead(current) == false {
+                try await clock.sleep(for: configuration.pollInterval)
+            }
+            if isShuttingDown, let record = try await store.saga(id: sagaID) { return record }
+        }
+    }
+
+    /// Asks a saga to stop going forward and compensate. The worker that runs it journals the request.
+    ///
+    /// - Throws: `.sagaNotFound`; `.invalidState` when the saga is already terminal.
+    @discardableResult
+    public func cancel(sagaID: String, reason: String) async throws -> SagaRecord {
+        let record = try await store.requestCancel(sagaID: sagaID, reason: reason, at: now())
+        state.withLock { $0.cancelRequests[sagaID] = reason }
+        return record
+    }
+
+    /// A saga's record, journal and derived state.
+    public func snapshot(sagaID: String) async throws -> SagaSnapshot {
+        guard let record = try await store.saga(id: sagaID) else { throw SagaError.notFound(sagaID) }
+        let events = try await store.events(sagaID: sagaID)
+        var machine: SagaStateMachine?
+        if let definition = try? definition(of: record) {
+            var m = SagaStateMachine(sagaID: sagaID, definition: definition)
+            var ok = true
+            for event in events where ok {
+                do { try m.apply(event) } catch { ok = false }
+            }
+            if ok { machine = m }
+        }
+        return SagaSnapshot(record: record, events: events, state: machine)
+    }
+
+    /// A new saga id: time-ordered and unique.
+    public static func newSagaID() -> String {
+        let millis = UInt64(Date().timeIntervalSince1970 * 1000)
+        let random = UInt64.random(in: 0..<(1 << 40))
+        return "s-" + String(millis, radix: 36) + "-" + String(random, radix: 36)
+    }
+
+    static func checkID(_ id: String) throws(SagaError) {
+        let allowed = id.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
+                || b == 0x2E || b == 0x3A
+        }
+        guard !id.isEmpty, id.utf8.count <= 128, allowed else {
+            throw SagaError(
+                .invalidArgument,
+                "invalid saga id '\(id)': use 1 to 128 letters, digits, '-', '_', '.' or ':'"
+            )
+        }
+    }
+
+    func definition(of record: SagaRecord) throws(SagaError) -> SagaDefinition {
+        if let cached = definitions.withLock({ $0[record.definition] }) { return cached }
+        let result = WorkflowLoader.load(string: record.definition, file: "saga \(record.id) (pinned definition)")
+        guard let definition = result.definition else {
+            throw SagaError(
+                .corruptJournal,
+                "saga \(record.id): its pinned definition does not load: "
+                    + result.diagnostics.prefix(3).map(\.description).joined(separator: "; "),
+                sagaID: record.id,
+                diagnostics: result.diagnostics
+            )
+        }
+        definitions.withLock {
+            if $0.count > 256 { $0.removeAll() }
+            $0[record.definition] = definition
+        }
+        return definition
+    }
+
+    // MARK: Worker
+
+    /// Runs sagas from the store until graceful shutdown or cancellation: new ones, and those left by workers that
+    /// died. In-flight attempts finish and are journaled before it returns; the rest resumes later.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.work(untilIdle: false)
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+    }
+
+    /// Runs sagas until none is pending, running or compensating, then returns.
+    public func runUntilIdle() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.work(untilIdle: true)
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+    }
+
+    /// Stops starting new attempts; in-flight ones finish and are journaled, then the worker returns.
+    public func beginShutdown() {
+        state.withLock { $0.shuttingDown = true }
+    }
+
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    private func work(untilIdle: Bool) async throws {
+        let flags = WorkerFlags()
+        logger.info(
+            "worker started",
+            metadata: ["worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)"]
+        )
+        try await withLeaseRenewal {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<max(1, self.configuration.concurrency) {
+                    group.addTask {
+                        while !flags.stop.load(ordering: .relaxed) && !self.isShuttingDown {
+                            let claimed: SagaRecord?
+                            do {
+                                claimed = try await self.claimOne()
+                            } catch {
+                                self.logger.error("cannot claim work: \(error)")
+                                try await self.clock.sleep(for: .seconds(1))
+                                continue
+                            }
+                            if let record = claimed {
+                                flags.busy.add(1, ordering: .relaxed)
+                                do {
+                                    _ = try await self.drive(record)
+                                } catch {
+                                    self.logger.error("\(error)", metadata: ["saga.id": "\(record.id)"])
+                                }
+                                flags.busy.subtract(1, ordering: .relaxed)
+                                continue
+                            }
+                            if untilIdle, flags.busy.load(ordering: .relaxed) == 0 {
+                                let counts = try await self.store.countByStatus()
+                                let runnable = SagaStatus.allCases.filter(\.isRunnable).reduce(0) { $0 + (counts[$1] ?? 0) }
+                                if runnable == 0 {
+                                    flags.stop.store(true, ordering: .relaxed)
+                                    break
+                                }
+                            }
+                            try await self.clock.sleep(for: self.configuration.pollInterval)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        logger.info("worker stopped", metadata: ["worker": "\(configuration.workerID)"])
+    }
+
+    private func claimOne() async throws -> SagaRecord? {
+        let claimed = try await store.claimNext(
+            owner: configuration.workerID,
+            now: now(),
+            leaseUntil: leaseDeadline(),
+            limit: 1
+        )
+        if let record = claimed.first { return record }
+        // Leases held by dead workers on this host need not wait for expiry.
+        let scan = state.withLock { s -> Bool in
+            let t = now()
+            guard t.timeIntervalSince(s.lastTakeOverScan) > 1 else { return false }
+            s.lastTakeOverScan = t
+            return true
+        }
+        guard scan else { return nil }
+        for candidate in try await store.leasedSagas(limit: 1000) {
+            if try await takeOverIfOwnerDead(candidate) {
+                if let record = try await store.saga(id: candidate.id) { return record }
+            }
+        }
+        return nil
+    }
+
+    /// Takes a saga over when its owner is a worker on this host whose process is gone.
+    func takeOverIfOwnerDead(_ record: SagaRecord) async throws -> Bool {
+        guard let owner = record.owner, owner != configuration.workerID,
+            SagaEngine.isDeadLocalWorker(owner)
+        else { return false }
+        let taken = try await store.takeOver(
+            sagaID: record.id,
+            from: owner,
+            owner: configuration.workerID,
+            leaseUntil: leaseDeadline()
+        )
+        if taken {
+            logger.notice(
+                "took over saga from a worker that is gone",
+                metadata: ["saga.id": "\(record.id)", "previous.owner": "\(owner)"]
+            )
+        }
+        return taken
+    }
+
+    /// Whether a worker id names a process on this host that no longer exists.
+    static func isDeadLocalWorker(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":")
+        guard parts.count >= 3, String(parts[0]) == ProcessInfo.processInfo.hostName,
+            let pid = Int32(parts[1]), pid > 0
+        else { return false }
+        if pid == getpid() { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    func leaseDeadline() -> Date {
+        now().addingTimeInterval(Double(SagaDuration.milliseconds(configuration.leaseDuration)) / 1000)
+    }
+
+    /// Runs `body` while a child task renews the leases of the sagas this engine drives.
+    func withLeaseRenewal(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let interval = Duration.milliseconds(max(50, SagaDuration.milliseconds(self.configuration.leaseDuration) / 3))
+                while !Task.isCancelled {
+                    do {
+                        try await self.clock.sleep(for: interval)
+                    } catch {
+                        return
+                    }
+                    await self.renewLeases()
+                }
+            }
+            defer { group.cancelAll() }
+            try await body()
+        }
+    }
+
+    private func renewLeases() async {
+        let ids = state.withLock { Array($0.active) }
+        guard !ids.isEmpty else { return }
+        do {
+            let held = try await store.renewLeases(sagaIDs: ids, owner: configuration.workerID, leaseUntil: leaseDeadline())
+            let heldIDs = Set(held.map(\.id))
+            state.withLock { s in
+                for record in held {
+                    if let reason = record.cancelReason, record.cancelRequestedAt != nil {
+                        s.cancelRequests[record.id] = reason
+                    }
+                }
+                for id in ids where !heldIDs.contains(id) && s.active.contains(id) {
+                    s.lostLeases.insert(id)
+                }
+            }
+        } catch {
+            logger.error("cannot renew leases: \(error)")
+        }
+    }
+}
+
+/// A saga's record, its journal, and the state derived from it.
+public struct SagaSnapshot: Sendable {
+    public var record: SagaRecord
+    public var events: [SagaEvent]
+    /// `nil` when the journal does not replay against the pinned definition.
+    public var state: SagaStateMachine?
+}
+
+/// Shared between a worker's slots.
+final class WorkerFlags: Sendable {
+    let stop = Atomic<Bool>(false)
+    let busy = Atomic<Int>(0)
+}
+
+/// Stands in for an action kind this build cannot run.
+struct UnavailableExecutor: StepExecutor {
+    var kind: String
+    func execute(spec: JSONValue, context: StepContext) async -> StepOutcome {
+        .failure(.permanent("saga \(context.sagaID), step \(context.step): \(kind) actions are not available in this build"))
+    }
+}

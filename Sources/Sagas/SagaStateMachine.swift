@@ -1,0 +1,463 @@
+public import Foundation
+
+/// What the state machine asks the engine to do next.
+public enum SagaDecision: Sendable, Hashable {
+    /// Journal the start of an attempt, then run it.
+    case startAttempt(step: String, phase: StepPhase, attempt: Int)
+    /// Stop going forward and undo what may have taken effect; journal `saga.compensating` with the reason.
+    case beginCompensation(reason: String)
+    /// Journal `saga.completed`.
+    case complete
+    /// Journal `saga.compensated`.
+    case finishCompensated
+    /// Journal `saga.needs_intervention` for a step and phase.
+    case needIntervention(step: String, phase: StepPhase, reason: String)
+    /// Nothing to start before this time (a retry's backoff).
+    case wake(at: Date)
+}
+
+/// The progress of one step, derived from the journal.
+public struct StepState: Sendable, Hashable {
+    public let name: String
+    /// Forward attempts started.
+    public internal(set) var attempts = 0
+    public internal(set) var compensationAttempts = 0
+    public internal(set) var probeAttempts = 0
+    /// The attempt in flight: journaled as started, with no outcome yet.
+    public internal(set) var inFlight: (phase: StepPhase, attempt: Int)? {
+        get { inFlightPhase.map { ($0, inFlightAttempt) } }
+        set {
+            inFlightPhase = newValue?.phase
+            inFlightAttempt = newValue?.attempt ?? 0
+        }
+    }
+    private var inFlightPhase: StepPhase?
+    private var inFlightAttempt = 0
+
+    public internal(set) var succeeded = false
+    /// The step failed for good: no more forward attempts.
+    public internal(set) var failedForGood = false
+    /// Some attempt ended with an unknown outcome that no probe has settled: the step may have taken effect.
+    public internal(set) var unresolvedUnknown = false
+    /// The last attempt's outcome is unknown and the step has a probe to settle it.
+    public internal(set) var needsProbe = false
+    /// The probe could not settle the outcome within its attempts.
+    public internal(set) var probeExhausted = false
+    public internal(set) var compensated = false
+    public internal(set) var compensationExhausted = false
+    /// The earliest the next attempt (of whichever phase is due) may start.
+    public internal(set) var notBefore: Date?
+    public internal(set) var output: JSONValue?
+    public internal(set) var lastError: String?
+    /// The journal number of the event after which the step may have taken effect: compensation runs in the
+    /// reverse order of these.
+    public internal(set) var completionSeq: Int?
+
+    init(name: String) { self.name = name }
+
+    /// Whether the step's action may have taken effect (it succeeded, or an outcome stayed unknown).
+    public var mayHaveTakenEffect: Bool { succeeded || unresolvedUnknown }
+
+    /// A one-word status for people and `saga show --json`.
+    public var status: String {
+        if compensated { return "compensated" }
+        if compensationExhausted { return "compensation_failed" }
+        if let f = inFlight {
+            switch f.phase {
+            case .action: return "running"
+            case .compensation: return "compensating"
+            case .probe: return "probing"
+            }
+        }
+        if compensationAttempts > 0 { return "compensating" }
+        if succeeded { return "succeeded" }
+        if failedForGood { return unresolvedUnknown ? "unknown" : "failed" }
+        if needsProbe { return "probing" }
+        if attempts > 0 { return "retrying" }
+        return "pending"
+    }
+
+    public static func == (a: StepState, b: StepState) -> Bool {
+        a.name == b.name && a.attempts == b.attempts && a.compensationAttempts == b.compensationAttempts
+            && a.probeAttempts == b.probeAttempts && a.inFlightPhase == b.inFlightPhase
+            && a.inFlightAttempt == b.inFlightAttempt && a.succeeded == b.succeeded
+            && a.failedForGood == b.failedForGood && a.unresolvedUnknown == b.unresolvedUnknown
+            && a.needsProbe == b.needsProbe && a.compensated == b.compensated
+            && a.compensationExhausted == b.compensationExhausted && a.notBefore == b.notBefore
+            && a.output == b.output && a.lastError == b.lastError && a.completionSeq == b.completionSeq
+            && a.probeExhausted == b.probeExhausted
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(attempts)
+        hasher.combine(compensationAttempts)
+    }
+}
+
+/// A saga's progress as a pure state machine: journal events in, decisions out.
+///
+/// The live engine and recovery both fold the journal through it, so a saga resumed after a crash makes exactly
+/// the decisions the first worker would have made. It does no I/O and reads no clock: `decide(now:)` takes the time.
+public struct SagaStateMachine: Sendable {
+    public let sagaID: String
+    public let definition: SagaDefinition
+    public private(set) var status: SagaStatus = .pending
+    public private(set) var input: JSONValue = .null
+    /// Step states in definition order.
+    public private(set) var steps: [StepState]
+    public private(set) var lastSeq = 0
+    public private(set) var cancelReason: String?
+    /// Why the saga is compensating or needs intervention.
+    public private(set) var reason: String?
+    /// The step (and phase) an intervention is needed for.
+    public private(set) var interventionStep: String?
+    public private(set) var pivotSucceeded = false
+
+    private let index: [String: Int]
+
+    public init(sagaID: String, definition: SagaDefinition) {
+        self.sagaID = sagaID
+        self.definition = definition
+        self.steps = definition.steps.map { StepState(name: $0.name) }
+        var index: [String: Int] = [:]
+        for (i, s) in definition.steps.enumerated() { index[s.name] = i }
+        self.index = index
+    }
+
+    /// The idempotency key of every attempt of a step's phase: the same on each retry and after a restart.
+    public static func idempotencyKey(sagaID: String, step: String, phase: StepPhase) -> String {
+        "\(sagaID)/\(step)/\(phase.rawValue)"
+    }
+
+    public func state(of step: String) -> StepState? {
+        index[step].map { steps[$0] }
+    }
+
+    /// Outputs of the steps that succeeded, by name (what templates see).
+    public var outputs: [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for s in steps where s.succeeded {
+            result[s.name] = s.output ?? .null
+        }
+        return result
+    }
+
+    /// Attempts journaled as started with no outcome.
+    public var attemptsInFlight: [(step: String, phase: StepPhase, attempt: Int)] {
+        steps.compactMap { s in s.inFlight.map { (s.name, $0.phase, $0.attempt) } }
+    }
+
+    // MARK: Applying events
+
+    /// Folds one event into the state.
+    ///
+    /// - Throws: `.corruptJournal` when the event does not follow (a gap in numbering, an unknown step, an outcome
+    ///   for an attempt that is not in flight, a transition the machine does not allow).
+    public mutating func apply(_ event: SagaEvent) throws(SagaError) {
+        guard event.seq == lastSeq + 1 else {
+            throw corrupt(event, "expected event \(lastSeq + 1)")
+        }
+        if status.isTerminal {
+            throw corrupt(event, "the saga is already \(status.rawValue)")
+        }
+        switch event.type {
+        case .sagaStarted:
+            guard lastSeq == 0 else { throw corrupt(event, "saga.started must be the first event") }
+            input = event.data?["input"] ?? .null
+        case .cancelRequested:
+            cancelReason = event.error ?? "cancelled"
+        case .sagaCompensating:
+            guard status == .pending || status == .running else { throw corrupt(event, "cannot compensate from \(status.rawValue)") }
+            guard !pivotSucceeded else { throw corrupt(event, "cannot compensate after the pivot succeeded") }
+            status = .compensating
+            reason = event.error
+        case .sagaCompleted:
+            guard steps.allSatisfy(\.succeeded) else { throw corrupt(event, "not every step succeeded") }
+            status = .completed
+        case .sagaCompensated:
+            guard status == .compensating, compensationQueue.isEmpty else {
+                throw corrupt(event, "compensations are still pending")
+            }
+            status = .compensated
+        case .sagaNeedsIntervention:
+            status = .needsIntervention
+            reason = event.error
+            interventionStep = event.step
+        case .sagaFailed:
+            status = .failed
+            reason = event.error
+        case .stepStarted, .compensationStarted, .probeStarted:
+            let phase: StepPhase =
+                event.type == .stepStarted ? .action : event.type == .compensationStarted ? .compensation : .probe
+            try startAttempt(event, phase: phase)
+        case .stepSucceeded, .stepFailed, .stepUnknown:
+            try finishForward(event)
+        case .probeHappened, .probeNotHappened, .probeFailed:
+            try finishProbe(event)
+        case .compensationSucceeded, .compensationFailed, .compensationUnknown:
+            try finishCompensation(event)
+        }
+        lastSeq = event.seq
+    }
+
+    private func corrupt(_ event: SagaEvent, _ message: String) -> SagaError {
+        let on = event.step.map { " (step \($0))" } ?? ""
+        return SagaError(
+            .corruptJournal,
+            "saga \(sagaID): event \(event.seq) \(event.type.rawValue)\(on) does not replay: \(message)",
+            sagaID: sagaID,
+            step: event.step
+        )
+    }
+
+    private func stepIndex(_ event: SagaEvent) throws(SagaError) -> Int {
+        guard let name = event.step, let i = index[name] else {
+            throw corrupt(event, "no such step in the saga's definition")
+        }
+        return i
+    }
+
+    private mutating func startAttempt(_ event: SagaEvent, phase: StepPhase) throws(SagaError) {
+        let i = try stepIndex(event)
+        guard steps[i].inFlight == nil else { throw corrupt(event, "an attempt is already in flight") }
+        let attempt = event.attempt ?? 0
+        switch phase {
+        case .action:
+            guard status == .pending || status == .running else {
+                throw corrupt(event, "a forward step cannot start while the saga is \(status.rawValue)")
+            }
+            guard !steps[i].succeeded, !steps[i].failedForGood, attempt == steps[i].attempts + 1 else {
+                throw corrupt(event, "attempt \(attempt) is out of order")
+            }
+            for dep in definition.steps[i].after where !(state(of: dep)?.succeeded ?? false) {
+                throw corrupt(event, "it depends on '\(dep)', which has not succeeded")
+            }
+            steps[i].attempts = attempt
+            status = .running
+        case .probe:
+            guard steps[i].needsProbe, attempt == steps[i].probeAttempts + 1 else {
+                throw corrupt(event, "no probe is due")
+            }
+            steps[i].probeAttempts = attempt
+            status = status == .pending ? .running : status
+        case .compensation:
+            guard status == .compensating, attempt == steps[i].compensationAttempts + 1 else {
+                throw corrupt(event, "compensation attempt \(attempt) is out of order")
+            }
+            steps[i].compensationAttempts = attempt
+        }
+        steps[i].inFlight = (phase, attempt)
+    }
+
+    private mutating func finishForward(_ event: SagaEvent) throws(SagaError) {
+        let i = try stepIndex(event)
+        guard let f = steps[i].inFlight, f.phase == .action, event.attempt == nil || event.attempt == f.attempt else {
+            throw corrupt(event, "no attempt of the action is in flight")
+        }
+        steps[i].inFlight = nil
+        let step = definition.steps[i]
+        switch event.type {
+        case .stepSucceeded:
+            steps[i].succeeded = true
+            steps[i].unresolvedUnknown = false
+            steps[i].output = event.output ?? .null
+            steps[i].completionSeq = event.seq
+            steps[i].notBefore = nil
+            if step.kind == .pivot { pivotSucceeded = true }
+        case .stepFailed:
+            steps[i].lastError = event.error
+            if event.retryable == false || steps[i].attempts >= step.retry.maxAttempts {
+                steps[i].failedForGood = true
+                steps[i].notBefore = nil
+            } else {
+                steps[i].notBefore = retryTime(after: event, policy: step.retry, attempt: steps[i].attempts, step: step.name, phase: .action)
+            }
+        default:  // unknown outcome
+            steps[i].lastError = event.error
+            steps[i].unresolvedUnknown = true
+            steps[i].completionSeq = event.seq
+            if step.probe != nil {
+                steps[i].needsProbe = true
+                steps[i].probeAttempts = 0
+                steps[i].notBefore = event.at
+            } else if steps[i].attempts >= step.retry.maxAttempts {
+                steps[i].failedForGood = true
+                steps[i].notBefore = nil
+            } else {
+                steps[i].notBefore = retryTime(after: event, policy: step.retry, attempt: steps[i].attempts, step: step.name, phase: .action)
+            }
+        }
+    }
+
+    private mutating func finishProbe(_ event: SagaEvent) throws(SagaError) {
+        let i = try stepIndex(event)
+        guard let f = steps[i].inFlight, f.phase == .probe else { throw corrupt(event, "no probe is in flight") }
+        steps[i].inFlight = nil
+        let step = definition.steps[i]
+        switch event.type {
+        case .probeHappened:
+            steps[i].needsProbe = false
+            steps[i].succeeded = true
+            steps[i].unresolvedUnknown = false
+            steps[i].output = event.output ?? .null
+            steps[i].completionSeq = event.seq
+            steps[i].notBefore = nil
+            if step.kind == .pivot { pivotSucceeded = true }
+        case .probeNotHappened:
+            steps[i].needsProbe = false
+            steps[i].unresolvedUnknown = false
+            steps[i].completionSeq = nil
+            if steps[i].attempts >= step.retry.maxAttempts {
+                steps[i].failedForGood = true
+                steps[i].notBefore = nil
+            } else {
+                steps[i].notBefore = retryTime(after: event, policy: step.retry, attempt: steps[i].attempts, step: step.name, phase: .action)
+            }
+        default:
+            steps[i].lastError = event.error.map { "probe: \($0)" } ?? steps[i].lastError
+            if steps[i].probeAttempts >= step.retry.maxAttempts {
+                steps[i].needsProbe = false
+                steps[i].probeExhausted = true
+                steps[i].failedForGood = true
+                steps[i].notBefore = nil
+            } else {
+                steps[i].notBefore = retryTime(after: event, policy: step.retry, attempt: steps[i].probeAttempts, step: step.name, phase: .probe)
+            }
+        }
+    }
+
+    private mutating func finishCompensation(_ event: SagaEvent) throws(SagaError) {
+        let i = try stepIndex(event)
+        guard let f = steps[i].inFlight, f.phase == .compensation else {
+            throw corrupt(event, "no compensation attempt is in flight")
+        }
+        steps[i].inFlight = nil
+        let step = definition.steps[i]
+        switch event.type {
+        case .compensationSucceeded:
+            steps[i].compensated = true
+            steps[i].notBefore = nil
+        default:
+            steps[i].lastError = event.error
+            let permanent = event.type == .compensationFailed && event.retryable == false
+            if permanent || steps[i].compensationAttempts >= step.compensationRetry.maxAttempts {
+                steps[i].compensationExhausted = true
+                steps[i].notBefore = nil
+            } else {
+                steps[i].notBefore = retryTime(
+                    after: event,
+                    policy: step.compensationRetry,
+                    attempt: steps[i].compensationAttempts,
+                    step: step.name,
+                    phase: .compensation
+                )
+            }
+        }
+    }
+
+    private func retryTime(after event: SagaEvent, policy: RetryPolicy, attempt: Int, step: String, phase: StepPhase) -> Date {
+        let unit = SagaStateMachine.jitterUnit(sagaID: sagaID, step: step, phase: phase, attempt: attempt)
+        var millis = SagaDuration.milliseconds(policy.delay(afterAttempt: attempt, unit: unit))
+        if let after = event.retryAfterMs { millis = max(millis, Int64(after)) }
+        return event.at.addingTimeInterval(Double(millis) / 1000)
+    }
+
+    /// A number in `0..<1` derived from the attempt, so that backoff jitter replays identically.
+    static func jitterUnit(sagaID: String, step: String, phase: StepPhase, attempt: Int) -> Double {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(sagaID)|\(step)|\(phase.rawValue)|\(attempt)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return Double(hash >> 11) / Double(1 << 53)
+    }
+
+    // MARK: Deciding
+
+    /// Steps to compensate, next first: those that may have taken effect and have a compensation, in reverse order
+    /// of completion, not yet compensated.
+    public var compensationQueue: [String] {
+        steps.enumerated()
+            .filter { i, s in
+                s.mayHaveTakenEffect && !s.compensated && definition.steps[i].kind == .compensable
+                    && definition.steps[i].compensation != nil
+            }
+            .sorted { ($0.element.completionSeq ?? 0) > ($1.element.completionSeq ?? 0) }
+            .map(\.element.name)
+    }
+
+    /// What to do next, given the time. Empty when the saga is waiting for attempts in flight, or is done.
+    public func decide(now: Date) -> [SagaDecision] {
+        switch status {
+        case .completed, .compensated, .failed, .needsIntervention:
+            return []
+        case .compensating:
+            return decideCompensation(now: now)
+        case .pending, .running:
+            return decideForward(now: now)
+        }
+    }
+
+    private func decideForward(now: Date) -> [SagaDecision] {
+        if let cancelReason, !pivotSucceeded {
+            return [.beginCompensation(reason: "cancelled: \(cancelReason)")]
+        }
+        // A step that failed for good decides the saga's fate.
+        for (i, s) in steps.enumerated() where s.failedForGood {
+            let step = definition.steps[i]
+            let error = s.lastError ?? "failed"
+            if s.probeExhausted {
+                return [.needIntervention(step: s.name, phase: .probe, reason: "the outcome of step '\(s.name)' is unknown and its probe could not settle it: \(error)")]
+            }
+            if pivotSucceeded {
+                return [.needIntervention(step: s.name, phase: .action, reason: "step '\(s.name)' failed after the pivot: \(error)")]
+            }
+            if step.kind == .pivot && s.unresolvedUnknown {
+                return [.needIntervention(step: s.name, phase: .action, reason: "the outcome of pivot step '\(s.name)' is unknown: \(error)")]
+            }
+            return [.beginCompensation(reason: "step '\(s.name)' failed: \(error)")]
+        }
+        if steps.allSatisfy(\.succeeded) {
+            return [.complete]
+        }
+        var decisions: [SagaDecision] = []
+        var wake: Date?
+        for (i, s) in steps.enumerated() where !s.succeeded && s.inFlight == nil {
+            let step = definition.steps[i]
+            if s.attempts == 0 {
+                let ready = step.after.allSatisfy { state(of: $0)?.succeeded ?? false }
+                if ready { decisions.append(.startAttempt(step: s.name, phase: .action, attempt: 1)) }
+                continue
+            }
+            let due = s.notBefore ?? now
+            if due > now {
+                wake = min(wake ?? due, due)
+                continue
+            }
+            if s.needsProbe {
+                decisions.append(.startAttempt(step: s.name, phase: .probe, attempt: s.probeAttempts + 1))
+            } else {
+                decisions.append(.startAttempt(step: s.name, phase: .action, attempt: s.attempts + 1))
+            }
+        }
+        if let wake { decisions.append(.wake(at: wake)) }
+        return decisions
+    }
+
+    private func decideCompensation(now: Date) -> [SagaDecision] {
+        // Wait for forward attempts still in flight: their steps complete later, so they are undone first.
+        if steps.contains(where: { $0.inFlight != nil && $0.inFlight?.phase != .compensation }) { return [] }
+        guard let next = compensationQueue.first, let i = index[next] else {
+            return [.finishCompensated]
+        }
+        let s = steps[i]
+        if s.inFlight != nil { return [] }
+        if s.compensationExhausted {
+            return [.needIntervention(step: next, phase: .compensation, reason: "compensation of step '\(next)' failed: \(s.lastError ?? "failed")")]
+        }
+        if let due = s.notBefore, due > now, s.compensationAttempts > 0 {
+            return [.wake(at: due)]
+        }
+        return [.startAttempt(step: next, phase: .compensation, attempt: s.compensationAttempts + 1)]
+    }
+}

@@ -1,0 +1,108 @@
+public import Foundation
+public import Logging
+
+/// What an attempt knows about itself: passed to handlers and executors.
+public struct StepContext: Sendable {
+    public var sagaID: String
+    public var workflow: String
+    public var step: String
+    public var phase: StepPhase
+    /// 1-based, per phase.
+    public var attempt: Int
+    /// The same on every attempt of this saga, step and phase, and after a restart.
+    public var idempotencyKey: String
+    /// The saga's input.
+    public var input: JSONValue
+    /// Outputs of the steps that have succeeded, by name (for a compensation, including its own step's).
+    public var outputs: [String: JSONValue]
+    /// The folder of the workflow file, where commands run.
+    public var baseDirectory: String?
+    /// The attempt's timeout.
+    public var timeout: Duration
+    /// Carries `saga.id`, `saga.step`, `saga.phase` and `saga.attempt` metadata.
+    public var logger: Logger
+
+    public init(
+        sagaID: String,
+        workflow: String,
+        step: String,
+        phase: StepPhase,
+        attempt: Int,
+        idempotencyKey: String,
+        input: JSONValue,
+        outputs: [String: JSONValue],
+        baseDirectory: String?,
+        timeout: Duration,
+        logger: Logger
+    ) {
+        self.sagaID = sagaID
+        self.workflow = workflow
+        self.step = step
+        self.phase = phase
+        self.attempt = attempt
+        self.idempotencyKey = idempotencyKey
+        self.input = input
+        self.outputs = outputs
+        self.baseDirectory = baseDirectory
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// This step's own output (what a compensation undoes).
+    public var output: JSONValue? { outputs[step] }
+}
+
+/// How an attempt ended.
+public enum StepOutcome: Sendable, Hashable {
+    /// It took effect; the value becomes the step's output (for a probe: the effect happened).
+    case success(JSONValue)
+    /// It did not take effect.
+    case failure(StepFailure)
+    /// It may or may not have taken effect (a timeout after the request was sent, a killed command).
+    case unknown(String)
+    /// For probes only: the effect did not happen.
+    case notHappened
+}
+
+/// A failed attempt: thrown by handlers, returned by executors.
+public struct StepFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    /// `false` stops retrying at once.
+    public var retryable: Bool
+    /// The earliest the target wants to be called again.
+    public var retryAfter: Duration?
+
+    public init(_ message: String, retryable: Bool = true, retryAfter: Duration? = nil) {
+        self.message = message
+        self.retryable = retryable
+        self.retryAfter = retryAfter
+    }
+
+    /// A failure worth retrying.
+    public static func retryable(_ message: String, after: Duration? = nil) -> StepFailure {
+        StepFailure(message, retryable: true, retryAfter: after)
+    }
+
+    /// A failure that no retry will fix.
+    public static func permanent(_ message: String) -> StepFailure {
+        StepFailure(message, retryable: false)
+    }
+
+    public var description: String { message }
+}
+
+/// Runs actions of one kind (`http`, `command`, `handler`).
+public protocol StepExecutor: Sendable {
+    /// Runs one attempt. `spec` is the action's specification with its templates resolved.
+    ///
+    /// Must return promptly when the task is cancelled (the engine cancels it when the attempt times out): a
+    /// cancelled attempt's outcome is unknown.
+    func execute(spec: JSONValue, context: StepContext) async -> StepOutcome
+}
+
+/// A Swift step handler registered by the embedding program.
+///
+/// Return the step's output; throw a ``StepFailure`` to fail (retryable or not); any other error is a retryable
+/// failure. A probe handler returns `true` or `{"happened": true}` when the effect happened, `false` or
+/// `{"happened": false}` when it did not.
+public typealias StepHandler = @Sendable (StepContext) async throws -> JSONValue
