@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Sagas
+import SagasSQLite
+
+/// Options every command that reads the database or the workflows folder takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The SQLite database.", discussion: "Default: $SAGA_DB, else ./saga.db.", valueName: "path"))
+    var db: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The folder of workflow files.", discussion: "Default: $SAGA_WORKFLOWS, else ./Workflows.", valueName: "dir")
+    )
+    var workflows: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var logLevel: String?
+
+    var databasePath: String {
+        db ?? ProcessInfo.processInfo.environment["SAGA_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "saga.db"
+    }
+
+    var workflowsDirectory: String {
+        workflows ?? ProcessInfo.processInfo.environment["SAGA_WORKFLOWS"].flatMap { $0.isEmpty ? nil : $0 } ?? "Workflows"
+    }
+
+    /// Opens the store. Read-only commands pass `create: false`, so a mistyped path is an error, not a new file.
+    func openStore(create: Bool) throws -> SQLiteSagaStore {
+        try CLI.guarded {
+            var configuration = SQLiteSagaStore.Configuration()
+            configuration.createIfMissing = create
+            return try SQLiteSagaStore(path: databasePath, configuration: configuration)
+        }
+    }
+
+    func makeLogger(defaultLevel: Logger.Level) -> Logger {
+        let level = logLevel.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
+        CLI.bootstrapLogging(level: level)
+        var logger = Logger(label: "saga")
+        logger.logLevel = level
+        return logger
+    }
+
+    /// Resolves a WORKFLOW argument: a file path, `NAME` (its highest version) or `NAME@VERSION`.
+    func resolveWorkflow(_ reference: String) throws -> (definition: SagaDefinition, path: String) {
+        try CLI.guarded {
+            try WorkflowCatalog(directory: workflowsDirectory).resolve(reference)
+        }
+    }
+}
+
+/// Reads `--input`: JSON text, `@file.json`, or `-` for standard input.
+struct InputOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The saga's input: JSON text, @FILE to read a file, or - to read standard input.",
+            discussion: "Default: {}.",
+            valueName: "json"
+        )
+    )
+    var input: String?
+
+    func value() throws -> JSONValue {
+        guard let input else { return .object([:]) }
+        let text: String
+        let source: String
+        if input == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            source = "standard input"
+        } else if input.hasPrefix("@") {
+            let path = String(input.dropFirst())
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("cannot read input file \(path)", exitCode: CLI.ExitCodes.invalidInput)
+            }
+            text = String(decoding: data, as: UTF8.self)
+            source = path
+        } else {
+            text = input
+            source = "--input"
+        }
+        do {
+            return try JSONValue(parsing: text)
+        } catch {
+            throw CLIError("\(source): \(error.message)", exitCode: CLI.ExitCodes.invalidInput)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Sagas
+
+/// Text output for people: aligned tables, timelines, status in colour on a terminal.
+enum Output {
+    static func colored(_ status: String) -> String {
+        guard CLI.useColor else { return status }
+        let code: String
+        switch status {
+        case "completed", "succeeded", "compensated", "step.succeeded", "compensation.succeeded", "saga.completed",
+            "saga.compensated", "probe.happened":
+            code = "32"
+        case "needs_intervention", "failed", "compensation_failed", "step.failed", "compensation.failed",
+            "saga.needs_intervention", "saga.failed", "stuck":
+            code = "31"
+        case "compensating", "running", "retrying", "unknown", "step.unknown", "compensation.unknown", "saga.compensating",
+            "saga.cancel_requested", "probing":
+            code = "33"
+        default:
+            return status
+        }
+        return "\u{1B}[\(code)m\(status)\u{1B}[0m"
+    }
+
+    /// Pads each column to its widest cell; `colorColumn` is coloured after padding.
+    static func table(_ header: [String], _ rows: [[String]], colorColumn: Int? = nil) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String], color: Bool) -> String {
+            var parts: [String] = []
+            for (i, cell) in cells.enumerated() {
+                let padded = i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                if color, i == colorColumn {
+                    parts.append(colored(cell) + String(padded.dropFirst(cell.count)))
+                } else {
+                    parts.append(padded)
+                }
+            }
+            return parts.joined(separator: "  ").trimmingTrailingSpaces()
+        }
+        return ([line(header, color: false)] + rows.map { line($0, color: true) }).joined(separator: "\n")
+    }
+
+    static func age(_ date: Date, now: Date) -> String {
+        let seconds = max(0, now.timeIntervalSince(date))
+        return SagaDuration.format(.milliseconds(Int64(seconds * 1000))).replacingOccurrences(of: ".", with: ".")
+    }
+
+    static func truncate(_ s: String, _ n: Int) -> String {
+        let flat = s.replacingOccurrences(of: "\n", with: " ")
+        return flat.count <= n ? flat : String(flat.prefix(n - 1)) + "…"
+    }
+
+    /// A saga's status, steps and timeline.
+    static func describe(_ snapshot: SagaSnapshot, now: Date) -> String {
+        let r = snapshot.record
+        var out: [String] = []
+        out.append("saga \(r.id)  \(r.workflow)@\(r.version)  \(colored(r.status.rawValue))")
+        out.append("  created \(SagaTime.format(r.createdAt))   updated \(SagaTime.format(r.updatedAt))")
+        out.append("  input   \(truncate(r.input.jsonString, 200))")
+        if let reason = snapshot.state?.reason { out.append("  reason  \(reason)") }
+        if r.isStuck(now: now) { out.append("  " + colored("stuck") + ": no worker holds this saga; start `saga worker` to resume it") }
+        if let cancel = r.cancelReason { out.append("  cancel requested: \(cancel)") }
+        if let state = snapshot.state {
+            out.append("")
+            out.append("steps:")
+            let rows = state.steps.map { s in
+                [
+                    s.name, s.status, "\(s.attempts)", "\(s.compensationAttempts)",
+                    truncate(s.output?.jsonString ?? "", 50), truncate(s.lastError ?? "", 60),
+                ]
+            }
+            out.append(indent(table(["STEP", "STATUS", "ATTEMPTS", "COMP", "OUTPUT", "LAST ERROR"], rows, colorColumn: 1)))
+        }
+        out.append("")
+        out.append("timeline:")
+        out.append(indent(timeline(snapshot.events)))
+        return out.joined(separator: "\n")
+    }
+
+    static func timeline(_ events: [SagaEvent]) -> String {
+        guard let first = events.first?.at else { return "(no events)" }
+        let rows: [[String]] = events.map { e in
+            let offset = "+" + SagaDuration.format(.milliseconds(Int64(max(0, e.at.timeIntervalSince(first)) * 1000)))
+            var detail: [String] = []
+            if let attempt = e.attempt { detail.append("attempt \(attempt)") }
+            if let d = e.durationMs { detail.append("\(d)ms") }
+            if let error = e.error { detail.append(truncate(error, 80)) }
+            if let output = e.output, output != .null { detail.append("→ " + truncate(output.jsonString, 60)) }
+            if let data = e.data, e.type == .sagaStarted, let input = data["input"] {
+                detail.append("input " + truncate(input.jsonString, 60))
+            }
+            return [String(e.seq), offset, e.type.rawValue, e.step ?? "", detail.joined(separator: "  ")]
+        }
+        return table(["SEQ", "AT", "EVENT", "STEP", "DETAIL"], rows, colorColumn: 2)
+    }
+
+    static func indent(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

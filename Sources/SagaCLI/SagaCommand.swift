@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Sagas
+
+@main
+struct SagaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "saga",
+        abstract: "Run durable sagas from JSON workflow files, and inspect them.",
+        discussion: """
+            Sagas journals every step of a saga in SQLite before it acts, so a saga whose process dies resumes where \
+            it stopped and always ends completed, compensated, or waiting for a person.
+
+            Examples:
+              saga validate Workflows
+              saga run order --input '{"orderId": "o-1"}'
+              saga submit order --input @order.json
+              saga worker --until-idle
+              saga list --status needs_intervention
+              saga show s-123 --json
+
+            Options common to most commands: --db PATH (default $SAGA_DB, else ./saga.db) and \
+            --workflows DIR (default $SAGA_WORKFLOWS, else ./Workflows).
+            """,
+        version: "0.1.0",
+        subcommands: [
+            RunCommand.self,
+            SubmitCommand.self,
+            WorkerCommand.self,
+            ListCommand.self,
+            ShowCommand.self,
+            CancelCommand.self,
+            //ValidateCommand.self,
+        ]
+    )
+}

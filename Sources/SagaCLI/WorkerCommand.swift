@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Sagas
+import ServiceLifecycle
+import UnixSignals
+
+struct WorkerCommand: SagaSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run sagas from the database: new ones, and those left by workers that died.",
+        discussion: """
+            A worker holds a lease on each saga it runs and renews it while it works. A saga whose worker died is \
+            taken over when its lease expires, or at once when the worker was on this host and its process is gone.
+            SIGINT or SIGTERM stops it cleanly: attempts in flight finish and are journaled, the rest resumes later.
+
+            Examples:
+              saga worker --concurrency 32
+              saga worker --until-idle --lease 30s
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "How many sagas to drive at once.")
+    var concurrency: Int = 16
+    @Option(help: "How long a lease lasts without renewal (e.g. 15s).")
+    var lease: String = "15s"
+    @Flag(help: "Exit once no saga is pending, running or compensating.")
+    var untilIdle = false
+
+    func execute() async throws {
+        guard concurrency >= 1 && concurrency <= 10_000 else {
+            throw CLIError("--concurrency must be between 1 and 10000", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        guard let leaseDuration = SagaDuration.parse(lease), leaseDuration >= .milliseconds(100) else {
+            throw CLIError("--lease must be a duration of at least 100ms, such as 15s", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        let logger = global.makeLogger(defaultLevel: .info)
+        let store = try global.openStore(create: true)
+        var configuration = SagaEngine.Configuration()
+        configuration.concurrency = concurrency
+        configuration.leaseDuration = leaseDuration
+        let engine = SagaEngine(store: store, configuration: configuration, logger: logger)
+        let service = WorkerService(engine: engine, untilIdle: untilIdle)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await CLI.guarded { try await group.run() }
+    }
+}
+
+/// `saga worker` as a service: runs until shutdown, or until idle.
+struct WorkerService: Service {
+    let engine: SagaEngine
+    let untilIdle: Bool
+
+    func run() async throws {
+        if untilIdle {
+            try await engine.runUntilIdle()
+        } else {
+            try await engine.run()
+        }
+    }
+}
