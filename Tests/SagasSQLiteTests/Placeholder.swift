@@ -1,2 +1,2 @@
 import Testing
-@Test func placeholder() { #expect(1 == 1) }
+@Test func placeholderSQLite() { #expect(1 == 1) }

@@ -1,0 +1,296 @@
+public import Foundation
+import GRDB
+public import Sagas
+
+// The `SagaStore` methods. Writes run through the group-commit batcher, in a savepoint of a shared immediate
+// transaction; every check a write makes happens inside that transaction, before it writes anything.
+extension SQLiteSagaStore {
+    /// Journals a new saga with its first events, or returns the existing saga with that id.
+    ///
+    /// - Throws: `.sagaConflict` when the id exists with another workflow, version or input (inputs compare by
+    ///   their canonical JSON text); storage errors.
+    public func create(_ saga: SagaRecord, events: [SagaEvent]) async throws -> SagaCreation {
+        let inputText = saga.input.jsonString
+        return try await write(events: events.count) { db in
+            if let existing = try SQLiteRows.fetchSaga(db, id: saga.id) {
+                let existingInput =
+                    try String.fetchOne(db, sql: "SELECT input FROM sagas WHERE id = ?", arguments: [saga.id]) ?? ""
+                guard existing.workflow == saga.workflow, existing.version == saga.version,
+                    existingInput == inputText
+                else {
+                    throw SagaError.conflict(existing: existing, requested: saga)
+                }
+                return .existing(existing)
+            }
+            var record = saga
+            record.status = .pending
+            record.owner = nil
+            record.leaseExpiresAt = nil
+            record.lastSeq = events.last?.seq ?? 0
+            try db.cachedStatement(sql: SQLiteRows.insertSaga).execute(
+                arguments: SQLiteRows.arguments(record, inputText: inputText)
+            )
+            try SQLiteRows.insert(events, sagaID: saga.id, db: db)
+            return .created(record)
+        }
+    }
+
+    /// Takes the lease of one runnable saga when nobody holds it, its lease expired, or `owner` holds it.
+    public func claim(sagaID: String, owner: String, now: Date, leaseUntil: Date) async throws -> SagaRecord? {
+        let now = SagaTime.milliseconds(now)
+        let until = SagaTime.milliseconds(leaseUntil)
+        return try await write { db in
+            try SQLiteRows.fetchOneRecord(
+                db,
+                sql: """
+                    UPDATE sagas SET owner = ?, lease_expires_at = ?
+                    WHERE id = ? AND \(SQLiteRows.runnable)
+                      AND (owner IS NULL OR owner = ? OR lease_expires_at IS NULL OR lease_expires_at <= ?)
+                    RETURNING \(SQLiteRows.columns)
+                    """,
+                arguments: [owner, until, sagaID, owner, now]
+            )
+        }
+    }
+
+    /// Takes the leases of up to `limit` runnable sagas nobody holds (or whose lease expired), oldest first.
+    public func claimNext(owner: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [SagaRecord] {
+        guard limit > 0 else { return [] }
+        let now = SagaTime.milliseconds(now)
+        let until = SagaTime.milliseconds(leaseUntil)
+        return try await write { db in
+            // The subquery walks the partial index `sagas_runnable` in creation order.
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE sagas SET owner = ?, lease_expires_at = ?
+                    WHERE rowid IN (
+                        SELECT rowid FROM sagas
+                        WHERE \(SQLiteRows.runnable)
+                          AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?)
+                        ORDER BY created_at, rowid
+                        LIMIT ?
+                    )
+                    RETURNING rowid AS row_order, \(SQLiteRows.columns)
+                    """,
+                arguments: [owner, until, now, limit]
+            )
+            // RETURNING gives no order: sort as the subquery did.
+            return try rows.map { (try SQLiteRows.record($0), $0["row_order"] as Int64) }
+                .sorted { ($0.0.createdAt, $0.1) < ($1.0.createdAt, $1.1) }
+                .map(\.0)
+        }
+    }
+
+    /// Takes over a runnable saga from `previousOwner` if it still holds the lease.
+    public func takeOver(sagaID: String, from previousOwner: String, owner: String, leaseUntil: Date) async throws
+        -> Bool
+    {
+        let until = SagaTime.milliseconds(leaseUntil)
+        return try await write { db in
+            try db.execute(
+                sql: "UPDATE sagas SET owner = ?, lease_expires_at = ? WHERE id = ? AND \(SQLiteRows.runnable) "
+                    + "AND owner = ?",
+                arguments: [owner, until, sagaID, previousOwner]
+            )
+            return db.changesCount > 0
+        }
+    }
+
+    /// Appends events and updates the summary atomically, after checking the lease and the event numbers.
+    ///
+    /// - Throws: `.sagaNotFound`; `.leaseLost` when `owner` does not hold the lease; `.corruptJournal` when the
+    ///   numbers do not continue the journal. Nothing is written when it throws.
+    public func append(
+        _ events: [SagaEvent],
+        sagaID: String,
+        owner: String,
+        progress: SagaProgress,
+        leaseUntil: Date
+    ) async throws {
+        let until = SagaTime.milliseconds(leaseUntil)
+        let updatedAt = events.last.map { SagaTime.milliseconds($0.at) }
+        let release = !progress.status.isRunnable
+        try await write(events: events.count) { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT owner, last_seq FROM sagas WHERE id = ?",
+                    arguments: [sagaID]
+                )
+            else {
+                throw SagaError.notFound(sagaID)
+            }
+            let holder: String? = row["owner"]
+            guard holder == owner else { throw SagaError.leaseLost(sagaID, owner: owner, holder: holder) }
+            let lastSeq: Int = row["last_seq"]
+            var expected = lastSeq + 1
+            for event in events {
+                guard event.seq == expected else {
+                    throw SagaError(
+                        .corruptJournal,
+                        "saga \(sagaID): event \(event.seq) does not follow event \(expected - 1)",
+                        sagaID: sagaID
+                    )
+                }
+                expected += 1
+            }
+            try SQLiteRows.insert(events, sagaID: sagaID, db: db)
+            try db.cachedStatement(
+                sql: """
+                    UPDATE sagas SET
+                        status = ?,
+                        current_step = COALESCE(?, current_step),
+                        last_error = COALESCE(?, last_error),
+                        updated_at = COALESCE(?, updated_at),
+                        last_seq = ?,
+                        owner = CASE WHEN ? THEN NULL ELSE owner END,
+                        lease_expires_at = CASE WHEN ? THEN NULL ELSE ? END
+                    WHERE id = ?
+                    """
+            ).execute(
+                arguments: [
+                    progress.status.rawValue, progress.currentStep, progress.lastError, updatedAt, expected - 1,
+                    release, release, until, sagaID,
+                ]
+            )
+        }
+    }
+
+    /// Extends the leases `owner` holds on `sagaIDs`; returns the records of those it still holds, in the order
+    /// of `sagaIDs`.
+    public func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) async throws -> [SagaRecord] {
+        guard !sagaIDs.isEmpty else { return [] }
+        let until = SagaTime.milliseconds(leaseUntil)
+        let held = try await write { db in
+            var held: [String: SagaRecord] = [:]
+            let unique = Array(Set(sagaIDs))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "UPDATE sagas SET lease_expires_at = ? WHERE owner = ? AND id IN (\(marks)) "
+                        + "RETURNING \(SQLiteRows.columns)",
+                    arguments: StatementArguments([until, owner] as [any DatabaseValueConvertible])
+                        + StatementArguments(chunk)
+                )
+                for row in rows {
+                    let record = try SQLiteRows.record(row)
+                    held[record.id] = record
+                }
+            }
+            return held
+        }
+        return sagaIDs.compactMap { held[$0] }
+    }
+
+    /// Gives up `owner`'s lease on a saga; does nothing when `owner` does not hold it.
+    public func release(sagaID: String, owner: String) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE sagas SET owner = NULL, lease_expires_at = NULL WHERE id = ? AND owner = ?",
+                arguments: [sagaID, owner]
+            )
+        }
+    }
+
+    /// Records a request to cancel a saga (the first request's reason and time are kept).
+    ///
+    /// - Throws: `.sagaNotFound`; `.invalidState` when the saga is already terminal.
+    public func requestCancel(sagaID: String, reason: String, at: Date) async throws -> SagaRecord {
+        let at = SagaTime.milliseconds(at)
+        return try await write { db in
+            guard let record = try SQLiteRows.fetchSaga(db, id: sagaID) else { throw SagaError.notFound(sagaID) }
+            guard !record.status.isTerminal else {
+                throw SagaError(
+                    .invalidState,
+                    "saga \(sagaID) is already \(record.status.rawValue)",
+                    sagaID: sagaID
+                )
+            }
+            guard record.cancelRequestedAt == nil else { return record }
+            return try SQLiteRows.fetchOneRecord(
+                db,
+                sql: "UPDATE sagas SET cancel_reason = ?, cancel_requested_at = ? WHERE id = ? "
+                    + "RETURNING \(SQLiteRows.columns)",
+                arguments: [reason, at, sagaID]
+            ) ?? record
+        }
+    }
+
+    /// The saga with that id, or `nil`.
+    public func saga(id: String) async throws -> SagaRecord? {
+        try await read { db in try SQLiteRows.fetchSaga(db, id: id) }
+    }
+
+    /// A saga's journal, in order (empty for an unknown saga).
+    public func events(sagaID: String) async throws -> [SagaEvent] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT seq, at, type, step, payload FROM saga_events WHERE saga_id = ? ORDER BY seq",
+                arguments: [sagaID]
+            ).map { try SQLiteRows.event($0, sagaID: sagaID) }
+        }
+    }
+
+    /// Sagas matching a query, newest first (by creation time, then creation order).
+    ///
+    /// Each status is read from the `(status, created_at)` index newest first, at most `limit` rows each, and the
+    /// results merged: fast however many finished sagas the database holds.
+    public func list(_ query: SagaQuery) async throws -> [SagaRecord] {
+        guard query.limit > 0 else { return [] }
+        let statuses = query.statuses.isEmpty ? SagaStatus.allCases : Array(Set(query.statuses))
+        return try await read { db in
+            var parts: [String] = []
+            var arguments = StatementArguments()
+            for status in statuses {
+                var filter = "status = ?"
+                arguments += [status.rawValue]
+                if let workflow = query.workflow {
+                    filter += " AND workflow = ?"
+                    arguments += [workflow]
+                }
+                parts.append(
+                    "SELECT * FROM (SELECT rowid AS row_order, \(SQLiteRows.columns) FROM sagas WHERE \(filter) "
+                        + "ORDER BY created_at DESC, rowid DESC LIMIT ?)"
+                )
+                arguments += [query.limit]
+            }
+            arguments += [query.limit]
+            let sql =
+                "SELECT * FROM (\(parts.joined(separator: " UNION ALL "))) "
+                + "ORDER BY created_at DESC, row_order DESC LIMIT ?"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteRows.record)
+        }
+    }
+
+    /// How many sagas have each status (statuses with none are absent).
+    public func countByStatus() async throws -> [SagaStatus: Int] {
+        try await read { db in
+            var counts: [SagaStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM sagas GROUP BY status") {
+                let name: String = row["status"]
+                guard let status = SagaStatus(rawValue: name) else {
+                    throw SagaError(.databaseCorrupt, "unknown saga status '\(name)' in the database")
+                }
+                counts[status] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// Up to `limit` sagas that are runnable and leased.
+    public func leasedSagas(limit: Int) async throws -> [SagaRecord] {
+        guard limit > 0 else { return [] }
+        return try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(SQLiteRows.columns) FROM sagas WHERE \(SQLiteRows.runnable) AND owner IS NOT NULL "
+                    + "ORDER BY created_at LIMIT ?",
+                arguments: [limit]
+            ).map(SQLiteRows.record)
+        }
+    }
+}

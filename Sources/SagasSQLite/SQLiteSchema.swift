@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+import Sagas
+
+/// The database schema: named migrations that are never edited once landed, and the version they lead to.
+enum SQLiteSchema {
+    /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
+    static let version = 1
+
+    /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
+    static let applicationID: Int32 = 0x5341_4741
+
+    /// The migrations, in order. Each ends by setting `user_version` to the version it leads to.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-sagas") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE sagas (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        workflow TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        definition TEXT NOT NULL,
+                        base_directory TEXT,
+                        input TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        owner TEXT,
+                        lease_expires_at INTEGER,
+                        current_step TEXT,
+                        last_error TEXT,
+                        cancel_reason TEXT,
+                        cancel_requested_at INTEGER,
+                        last_seq INTEGER NOT NULL DEFAULT 0
+                    ) STRICT;
+
+                    -- Claiming: runnable sagas, oldest first. Only non-terminal sagas are in it, so it stays small.
+                    CREATE INDEX sagas_runnable ON sagas (created_at)
+                        WHERE status IN ('pending', 'running', 'compensating');
+                    -- Listing by status, newest first, and counting by status.
+                    CREATE INDEX sagas_status_created ON sagas (status, created_at);
+                    -- Listing by workflow, newest first.
+                    CREATE INDEX sagas_workflow_created ON sagas (workflow, created_at);
+
+                    CREATE TABLE saga_events (
+                        saga_id TEXT NOT NULL REFERENCES sagas (id) ON DELETE CASCADE,
+                        seq INTEGER NOT NULL CHECK (seq >= 1),
+                        at INTEGER NOT NULL,
+                        type TEXT NOT NULL,
+                        step TEXT,
+                        payload TEXT NOT NULL,
+                        PRIMARY KEY (saga_id, seq)
+                    ) STRICT, WITHOUT ROWID;
+
+                    PRAGMA application_id = \(applicationID);
+                    PRAGMA user_version = 1;
+                    """
+            )
+        }
+        return migrator
+    }
+}
+
+extension SQLiteSagaStore {
+    /// Checks the file before anything opens it for writing; throws rather than modify a file that is not ours.
+    static func preflight(path: String, configuration: Configuration, errors: SQLiteErrorMapper) throws {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            if !configuration.createIfMissing || configuration.readOnly {
+                throw SagaError(.databaseNotFound, "database \(path) does not exist", file: path)
+            }
+            let folder = (path as NSString).deletingLastPathComponent
+            let dir = folder.isEmpty ? "." : folder
+            var folderIsDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: dir, isDirectory: &folderIsDirectory), folderIsDirectory.boolValue else {
+                throw SagaError(
+                    .storageFailure,
+                    "cannot create database \(path): folder \(dir) does not exist",
+                    file: path
+                )
+            }
+            guard access(dir, W_OK) == 0 else {
+                throw SagaError(
+                    .databaseReadOnly,
+                    "cannot create database \(path): folder \(dir) is read-only",
+                    file: path
+                )
+            }
+            return
+        }
+        guard !isDirectory.boolValue else {
+            throw SagaError(.storageFailure, "database \(path) is a folder, not a file", file: path)
+        }
+        if !configuration.readOnly, access(path, W_OK) != 0 {
+            throw SagaError(
+                .databaseReadOnly,
+                "database \(path) is read-only (open it read-only to read it)",
+                file: path
+            )
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw SagaError(.storageFailure, "cannot read database \(path)", file: path)
+        }
+        let header = (try? handle.read(upToCount: 100)) ?? Data()
+        try? handle.close()
+        if header.isEmpty {
+            return  // An empty file: SQLite makes it a new database.
+        }
+        guard header.count == 100, header.prefix(16) == Data("SQLite format 3\0".utf8) else {
+            throw errors.corrupt()
+        }
+
+        // A SQLite database: read its identity with a read-only connection, which writes nothing.
+        var grdb = GRDB.Configuration()
+        grdb.readonly = true
+        grdb.busyMode = .timeout(configuration.busyTimeout.seconds)
+        let identity: (applicationID: Int32, version: Int, objects: Int)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: grdb)
+            identity = try queue.read { db in
+                (
+                    try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                    try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") ?? 0
+                )
+            }
+            try queue.close()
+        } catch {
+            throw errors.map(error)
+        }
+        if identity.applicationID != SQLiteSchema.applicationID {
+            guard identity.applicationID == 0, identity.objects == 0, identity.version == 0 else {
+                throw SagaError(
+                    .databaseCorrupt,
+                    "database \(path) is a SQLite database of another application, not a Sagas database; "
+                        + "it was not modified",
+                    file: path
+                )
+            }
+            return  // An empty SQLite database: ours to set up.
+        }
+        if identity.version > SQLiteSchema.version {
+            throw SagaError(
+                .schemaTooNew,
+                "database \(path) has schema version \(identity.version), newer than this version of Sagas knows "
+                    + "(\(SQLiteSchema.version)); upgrade Sagas. The file was not modified",
+                file: path
+            )
+        }
+    }
+
+    /// Applies the migrations this database lacks, checking again (inside the migration's writes) that the
+    /// schema is not newer than this code's.
+    static func migrate(_ pool: DatabasePool, path: String, errors: SQLiteErrorMapper) throws {
+        let current = try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        if current > SQLiteSchema.version {
+            throw SagaError(
+                .schemaTooNew,
+                "database \(path) has schema version \(current), newer than this version of Sagas knows "
+                    + "(\(SQLiteSchema.version)); upgrade Sagas. The file was not modified",
+                file: path
+            )
+        }
+        if current < SQLiteSchema.version {
+            try SQLiteSchema.migrator.migrate(pool)
+        }
+    }
+}
