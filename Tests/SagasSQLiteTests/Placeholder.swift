@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderSQLite() { #expect(1 == 1) }
