@@ -9,7 +9,10 @@ public enum SagaDuration {
             guard !number.isEmpty, number.count <= 12, number.allSatisfy({ $0.isASCII && $0.isNumber }),
                 let n = Int64(number)
             else { continue }
-            return .milliseconds(n * millis)
+            // "999999999999d" overflows Int64 milliseconds: not a duration.
+            let (total, overflow) = n.multipliedReportingOverflow(by: millis)
+            if overflow { return nil }
+            return .milliseconds(total)
         }
         return nil
     }

@@ -1,0 +1,737 @@
+// Decodes a parsed workflow file (format v1) into a `SagaDefinition`, collecting every problem with its position.
+//
+// Positions: unknown and duplicate keys are reported at the key, bad values at the value, missing required fields
+// at the object that lacks them.
+
+/// The `name` and `version` of a workflow file, read even when the rest of the file has errors (catalogs and the
+/// duplicate check across a folder need them).
+struct WorkflowHeader: Sendable, Hashable {
+    var name: String
+    var version: Int
+    var location: SourceLocation
+}
+
+/// What the decoder keeps about each step for the checks that need the whole workflow.
+struct DecodedStep {
+    var step: SagaStep
+    var location: SourceLocation
+    var nameLocation: SourceLocation
+    /// Explicit `after` entries with their positions; `nil` when `after` is absent (or not an array).
+    var afterEntries: [(name: String, location: SourceLocation)]?
+    var afterLocation: SourceLocation?
+    var declaredKind: StepKind?
+    var kindLocation: SourceLocation?
+    var compensationKeyLocation: SourceLocation?
+    /// `${steps.X.output…}` references in the step's actions.
+    var stepReferences: [(step: String, template: String, phase: StepPhase, location: SourceLocation)] = []
+}
+
+struct WorkflowDecoder {
+    let file: String
+    var diagnostics: [WorkflowDiagnostic] = []
+    var header: WorkflowHeader?
+
+    init(file: String) {
+        self.file = file
+    }
+
+    // MARK: Diagnostics
+
+    mutating func error(_ message: String, at location: SourceLocation) {
+        diagnostics.append(
+            WorkflowDiagnostic(file: file, line: location.line, column: location.column, severity: .error,
+                               message: message))
+    }
+
+    mutating func warning(_ message: String, at location: SourceLocation) {
+        diagnostics.append(
+            WorkflowDiagnostic(file: file, line: location.line, column: location.column, severity: .warning,
+                               message: message))
+    }
+
+    // MARK: Generic helpers
+
+    /// The members of an object node by key (first occurrence), after reporting duplicate and unknown keys.
+    /// Reports a type error and returns `nil` when the node is not an object.
+    mutating func members(
+        of node: JSONNode,
+        what: String,
+        allowed: [String],
+        ignored: Set<String> = []
+    ) -> [String: JSONMember]? {
+        guard case .object(let list) = node.kind else {
+            error("\(what) must be an object, got \(node.typeDescription)", at: node.location)
+            return nil
+        }
+        var result: [String: JSONMember] = [:]
+        for member in list {
+            if let first = result[member.key] {
+                error(
+                    "duplicate key '\(member.key)' in \(what) (first at line \(first.keyLocation.line), "
+                        + "column \(first.keyLocation.column))",
+                    at: member.keyLocation)
+                continue
+            }
+            result[member.key] = member
+            if !allowed.contains(member.key) && !ignored.contains(member.key) {
+                var message = "unknown field '\(member.key)' in \(what)"
+                if let suggestion = Suggestion.closest(to: member.key, among: allowed) {
+                    message += "; did you mean '\(suggestion)'?"
+                } else {
+                    message += " (expected \(Suggestion.list(allowed)))"
+                }
+                error(message, at: member.keyLocation)
+            }
+        }
+        return result
+    }
+
+    mutating func string(_ node: JSONNode, field: String) -> String? {
+        guard case .string(let s) = node.kind else {
+            error("'\(field)' must be a string, got \(node.typeDescription)", at: node.location)
+            return nil
+        }
+        return s
+    }
+
+    mutating func stringArray(_ node: JSONNode, field: String) -> [(String, SourceLocation)]? {
+        guard case .array(let elements) = node.kind else {
+            error("'\(field)' must be an array of strings, got \(node.typeDescription)", at: node.location)
+            return nil
+        }
+        var result: [(String, SourceLocation)] = []
+        for element in elements {
+            if case .string(let s) = element.kind {
+                result.append((s, element.location))
+            } else {
+                error("'\(field)' must contain only strings, got \(element.typeDescription)", at: element.location)
+            }
+        }
+        return result
+    }
+
+    mutating func stringMap(_ node: JSONNode, field: String) {
+        guard case .object(let list) = node.kind else {
+            error("'\(field)' must be an object of strings, got \(node.typeDescription)", at: node.location)
+            return
+        }
+        var seen: [String: SourceLocation] = [:]
+        for member in list {
+            if let first = seen[member.key] {
+                error(
+                    "duplicate key '\(member.key)' in '\(field)' (first at line \(first.line), column \(first.column))",
+                    at: member.keyLocation)
+            }
+            seen[member.key] = member.keyLocation
+            if case .string = member.value.kind { continue }
+            error("'\(field).\(member.key)' must be a string, got \(member.value.typeDescription)",
+                  at: member.value.location)
+        }
+    }
+
+    mutating func duration(_ node: JSONNode, field: String, allowZero: Bool) -> Duration? {
+        guard case .string(let text) = node.kind else {
+            error("'\(field)' must be a duration string such as \"250ms\", \"5s\", \"2m\" or \"1h\", got "
+                  + node.typeDescription, at: node.location)
+            return nil
+        }
+        guard let d = SagaDuration.parse(text) else {
+            error("'\(field)' is not a valid duration: \"\(text)\" (use a whole number and a unit: "
+                  + "\"250ms\", \"5s\", \"2m\", \"1h\")", at: node.location)
+            return nil
+        }
+        if !allowZero && d <= .zero {
+            error("'\(field)' must be longer than zero, got \"\(text)\"", at: node.location)
+            return nil
+        }
+        return d
+    }
+
+    /// Reports duplicate keys anywhere inside a free-form value (`body`, `stdin`, `input`, `enum`).
+    mutating func checkDuplicateKeys(in node: JSONNode, field: String) {
+        switch node.kind {
+        case .object(let list):
+            var seen: [String: SourceLocation] = [:]
+            for member in list {
+                if let first = seen[member.key] {
+                    error(
+                        "duplicate key '\(member.key)' in '\(field)' (first at line \(first.line), "
+                            + "column \(first.column))",
+                        at: member.keyLocation)
+                } else {
+                    seen[member.key] = member.keyLocation
+                }
+                checkDuplicateKeys(in: member.value, field: field)
+            }
+        case .array(let elements):
+            for element in elements { checkDuplicateKeys(in: element, field: field) }
+        default:
+            break
+        }
+    }
+
+    // MARK: Document
+
+    static let topLevelKeys = ["$schema", "name", "version", "description", "input", "defaults", "steps"]
+    static let stepKeys = [
+        "name", "action", "compensation", "probe", "retry", "compensationRetry", "timeout", "after", "kind",
+        "description",
+    ]
+
+    /// Decodes the whole document; the definition is meaningful only when no error was reported.
+    mutating func decode(_ root: JSONNode) -> (definition: SagaDefinition, steps: [DecodedStep])? {
+        guard let top = members(of: root, what: "the workflow", allowed: Self.topLevelKeys) else { return nil }
+
+        if let schema = top["$schema"] { _ = string(schema.value, field: "$schema") }
+
+        var name = ""
+        if let member = top["name"] {
+            if let s = string(member.value, field: "name") {
+                if s.isEmpty || s.count > 100 || !s.unicodeScalars.allSatisfy(Self.isWorkflowNameScalar) {
+                    error("'name' must be 1 to 100 lower-case letters, digits, '.', '_' or '-', got \"\(s)\"",
+                          at: member.value.location)
+                }
+                name = s
+            }
+        } else {
+            error("missing required field 'name'", at: root.location)
+        }
+
+        var version = 0
+        if let member = top["version"] {
+            if case .string = member.value.kind {
+                error("'version' must be a positive integer, got string", at: member.value.location)
+            } else if let v = member.value.plainValue.intValue, v >= 1, member.value.isNumber {
+                version = v
+            } else {
+                let got = member.value.isNumber ? member.value.plainValue.jsonString : member.value.typeDescription
+                error("'version' must be a positive integer, got \(got)", at: member.value.location)
+            }
+        } else {
+            error("missing required field 'version'", at: root.location)
+        }
+        if let member = top["name"], !name.isEmpty, version > 0 {
+            header = WorkflowHeader(name: name, version: version, location: member.value.location)
+        }
+
+        var description: String?
+        if let member = top["description"] { description = string(member.value, field: "description") }
+
+        var input: InputSchema?
+        if let member = top["input"] { input = inputSchema(member.value, path: "input") }
+
+        var defaults = StepDefaults()
+        if let member = top["defaults"] { defaults = self.defaults(member.value) }
+
+        var steps: [DecodedStep] = []
+        if let member = top["steps"] {
+            if case .array(let elements) = member.value.kind {
+                if elements.isEmpty {
+                    error("'steps' must contain at least one step", at: member.value.location)
+                } else if elements.count > WorkflowLoader.maxSteps {
+                    error("the workflow has \(elements.count) steps; at most \(WorkflowLoader.maxSteps) are allowed",
+                          at: member.value.location)
+                    return nil
+                } else {
+                    for (index, element) in elements.enumerated() {
+                        let previous = index > 0 ? steps.last?.step.name : nil
+                        if let decoded = step(element, index: index, previous: previous, defaults: defaults) {
+                            steps.append(decoded)
+                        }
+                    }
+                }
+            } else {
+                error("'steps' must be an array of steps, got \(member.value.typeDescription)",
+                      at: member.value.location)
+            }
+        } else {
+            error("missing required field 'steps'", at: root.location)
+        }
+
+        let definition = SagaDefinition(
+            name: name, version: version, description: description, input: input, defaults: defaults,
+            steps: steps.map(\.step))
+        return (definition, steps)
+    }
+
+    static func isWorkflowNameScalar(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("0"..."9").contains(c) || c == "." || c == "_" || c == "-"
+    }
+
+    static func isStepNameScalar(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-"
+    }
+
+    // MARK: Defaults and retry policies
+
+    mutating func defaults(_ node: JSONNode) -> StepDefaults {
+        var result = StepDefaults()
+        guard let m = members(of: node, what: "'defaults'", allowed: ["retry", "compensationRetry", "timeout"])
+        else { return result }
+        if let r = m["retry"] { result.retry = retryPolicy(r.value, field: "defaults.retry", base: .defaultAction) }
+        if let r = m["compensationRetry"] {
+            result.compensationRetry = retryPolicy(
+                r.value, field: "defaults.compensationRetry", base: .defaultCompensation)
+        }
+        if let t = m["timeout"], let d = duration(t.value, field: "defaults.timeout", allowZero: false) {
+            result.timeout = d
+        }
+        return result
+    }
+
+    static let retryKeys = ["maxAttempts", "initialInterval", "maxInterval", "backoffCoefficient", "jitter"]
+
+    /// A retry policy: the fields given override `base`.
+    mutating func retryPolicy(_ node: JSONNode, field: String, base: RetryPolicy) -> RetryPolicy {
+        var policy = base
+        guard let m = members(of: node, what: "'\(field)'", allowed: Self.retryKeys) else { return policy }
+        if let member = m["maxAttempts"] {
+            if member.value.isNumber, let n = member.value.plainValue.intValue, (1...1000).contains(n) {
+                policy.maxAttempts = n
+            } else {
+                let got = member.value.isNumber ? member.value.plainValue.jsonString : member.value.typeDescription
+                error("'\(field).maxAttempts' must be an integer from 1 to 1000, got \(got)",
+                      at: member.value.location)
+            }
+        }
+        var initialOK = true
+        var maxOK = true
+        if let member = m["initialInterval"] {
+            if let d = duration(member.value, field: "\(field).initialInterval", allowZero: true) {
+                policy.initialInterval = d
+            } else {
+                initialOK = false
+            }
+        }
+        if let member = m["maxInterval"] {
+            if let d = duration(member.value, field: "\(field).maxInterval", allowZero: true) {
+                policy.maxInterval = d
+            } else {
+                maxOK = false
+            }
+        }
+        if let member = m["backoffCoefficient"] {
+            if member.value.isNumber, let c = member.value.plainValue.doubleValue, c >= 1, c <= 100 {
+                policy.backoffCoefficient = c
+            } else {
+                let got = member.value.isNumber ? member.value.plainValue.jsonString : member.value.typeDescription
+                error("'\(field).backoffCoefficient' must be a number from 1 to 100, got \(got)",
+                      at: member.value.location)
+            }
+        }
+        if let member = m["jitter"] {
+            if case .string(let s) = member.value.kind, let j = RetryPolicy.Jitter(rawValue: s) {
+                policy.jitter = j
+            } else {
+                let got: String
+                if case .string(let s) = member.value.kind { got = "\"\(s)\"" } else {
+                    got = member.value.typeDescription
+                }
+                error("'\(field).jitter' must be \"full\" or \"none\", got \(got)", at: member.value.location)
+            }
+        }
+        if initialOK && maxOK && policy.maxInterval < policy.initialInterval {
+            let location = m["maxInterval"]?.value.location ?? m["initialInterval"]?.value.location ?? node.location
+            error(
+                "'\(field).maxInterval' (\(SagaDuration.format(policy.maxInterval))) must not be shorter than "
+                    + "'initialInterval' (\(SagaDuration.format(policy.initialInterval)))",
+                at: location)
+        }
+        return policy
+    }
+
+    // MARK: Input schema
+
+    static let schemaKeys = ["type", "required", "properties", "items", "enum"]
+    static let ignoredSchemaKeys: Set<String> = ["description", "title", "$schema", "additionalProperties"]
+
+    mutating func inputSchema(_ node: JSONNode, path: String) -> InputSchema? {
+        guard let m = members(of: node, what: "the schema '\(path)'", allowed: Self.schemaKeys,
+                              ignored: Self.ignoredSchemaKeys)
+        else { return nil }
+        var schema = InputSchema()
+        if let member = m["type"] {
+            switch member.value.kind {
+            case .string(let s):
+                if InputSchema.typeNames.contains(s) {
+                    schema.types = [s]
+                } else {
+                    error("'\(path).type': unknown type \"\(s)\" (expected \(Suggestion.list(Self.sortedTypeNames)))",
+                          at: member.value.location)
+                }
+            case .array(let elements):
+                for element in elements {
+                    if case .string(let s) = element.kind, InputSchema.typeNames.contains(s) {
+                        schema.types.append(s)
+                    } else {
+                        error("'\(path).type' must list type names (\(Suggestion.list(Self.sortedTypeNames))), "
+                              + "got \(element.plainValue.jsonString)", at: element.location)
+                    }
+                }
+            default:
+                error("'\(path).type' must be a type name or an array of type names, got "
+                      + member.value.typeDescription, at: member.value.location)
+            }
+        }
+        if let member = m["required"], let names = stringArray(member.value, field: "\(path).required") {
+            schema.required = names.map(\.0)
+        }
+        if let member = m["properties"] {
+            if case .object(let list) = member.value.kind {
+                var seen: [String: SourceLocation] = [:]
+                for property in list {
+                    if let first = seen[property.key] {
+                        error("duplicate key '\(property.key)' in '\(path).properties' (first at line "
+                              + "\(first.line), column \(first.column))", at: property.keyLocation)
+                        continue
+                    }
+                    seen[property.key] = property.keyLocation
+                    if let s = inputSchema(property.value, path: "\(path).\(property.key)") {
+                        schema.properties[property.key] = s
+                    }
+                }
+            } else {
+                error("'\(path).properties' must be an object of schemas, got \(member.value.typeDescription)",
+                      at: member.value.location)
+            }
+        }
+        if let member = m["items"] {
+            schema.items = inputSchema(member.value, path: "\(path)[]")
+        }
+        if let member = m["enum"] {
+            if case .array(let elements) = member.value.kind {
+                checkDuplicateKeys(in: member.value, field: "\(path).enum")
+                schema.allowedValues = elements.map(\.plainValue)
+            } else {
+                error("'\(path).enum' must be an array, got \(member.value.typeDescription)",
+                      at: member.value.location)
+            }
+        }
+        return schema
+    }
+
+    static let sortedTypeNames = InputSchema.typeNames.sorted()
+
+    // MARK: Steps
+
+    mutating func step(_ node: JSONNode, index: Int, previous: String?, defaults: StepDefaults) -> DecodedStep? {
+        let what = "step \(index + 1)"
+        guard let m = members(of: node, what: what, allowed: Self.stepKeys) else { return nil }
+
+        var name = "step\(index + 1)"
+        var nameLocation = node.location
+        if let member = m["name"] {
+            nameLocation = member.value.location
+            if let s = string(member.value, field: "name") {
+                if s.isEmpty || !s.unicodeScalars.allSatisfy(Self.isStepNameScalar) {
+                    error("step name must be letters, digits, '_' or '-', got \"\(s)\"", at: member.value.location)
+                }
+                name = s
+            }
+        } else {
+            error("missing required field 'name' in \(what)", at: node.location)
+        }
+        let label = "step '\(name)'"
+
+        var decoded = DecodedStep(
+            step: SagaStep(name: name, action: .handler("")), location: node.location, nameLocation: nameLocation)
+
+        if let member = m["action"] {
+            if let action = action(member.value, field: "action", step: label, phase: .action, into: &decoded) {
+                decoded.step.action = action
+            }
+        } else {
+            error("missing required field 'action' in \(label)", at: node.location)
+        }
+        if let member = m["compensation"] {
+            decoded.compensationKeyLocation = member.keyLocation
+            decoded.step.compensation = action(
+                member.value, field: "compensation", step: label, phase: .compensation, into: &decoded)
+        }
+        if let member = m["probe"] {
+            decoded.step.probe = action(member.value, field: "probe", step: label, phase: .probe, into: &decoded)
+        }
+
+        decoded.step.retry = defaults.retry
+        if let member = m["retry"] {
+            decoded.step.retry = retryPolicy(member.value, field: "retry", base: defaults.retry)
+        }
+        decoded.step.compensationRetry = defaults.compensationRetry
+        if let member = m["compensationRetry"] {
+            decoded.step.compensationRetry = retryPolicy(
+                member.value, field: "compensationRetry", base: defaults.compensationRetry)
+        }
+        decoded.step.timeout = defaults.timeout
+        if let member = m["timeout"], let d = duration(member.value, field: "timeout", allowZero: false) {
+            decoded.step.timeout = d
+        }
+
+        decoded.step.after = previous.map { [$0] } ?? []
+        if let member = m["after"] {
+            decoded.afterLocation = member.value.location
+            if let entries = stringArray(member.value, field: "after") {
+                var seen: Set<String> = []
+                var names: [String] = []
+                for (entry, location) in entries {
+                    if !seen.insert(entry).inserted {
+                        error("'after' lists '\(entry)' twice", at: location)
+                        continue
+                    }
+                    names.append(entry)
+                }
+                decoded.afterEntries = entries.map { (name: $0.0, location: $0.1) }
+                decoded.step.after = names
+            }
+        }
+
+        if let member = m["kind"] {
+            decoded.kindLocation = member.value.location
+            if case .string(let s) = member.value.kind, let kind = StepKind(rawValue: s) {
+                decoded.declaredKind = kind
+                decoded.step.kind = kind
+            } else {
+                let got: String
+                if case .string(let s) = member.value.kind { got = "\"\(s)\"" } else {
+                    got = member.value.typeDescription
+                }
+                var message = "'kind' must be one of \(Suggestion.list(StepKind.allCases.map(\.rawValue))), got \(got)"
+                if case .string(let s) = member.value.kind,
+                    let suggestion = Suggestion.closest(to: s, among: StepKind.allCases.map(\.rawValue))
+                {
+                    message += "; did you mean '\(suggestion)'?"
+                }
+                error(message, at: member.value.location)
+            }
+        }
+        if let member = m["description"] { _ = string(member.value, field: "description") }
+        return decoded
+    }
+
+    // MARK: Actions
+
+    static let httpKeys = ["method", "url", "headers", "query", "body", "successStatus", "followRedirects", "keepHeaders"]
+    static let httpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+    static let commandKeys = ["argv", "stdin", "env"]
+    static let handlerKeys = ["name", "input"]
+    static let actionKinds = StepAction.Kind.allCases.map(\.rawValue)
+
+    mutating func action(
+        _ node: JSONNode,
+        field: String,
+        step: String,
+        phase: StepPhase,
+        into decoded: inout DecodedStep
+    ) -> StepAction? {
+        let kinds = Suggestion.list(Self.actionKinds)
+        guard case .object(let list) = node.kind else {
+            error("'\(field)' of \(step) must be an object with one key, \(kinds), got \(node.typeDescription)",
+                  at: node.location)
+            return nil
+        }
+        guard list.count == 1, let member = list.first else {
+            if list.isEmpty {
+                error("'\(field)' of \(step) is empty: it needs one key, \(kinds)", at: node.location)
+            } else {
+                error("'\(field)' of \(step) has \(list.count) keys; it needs exactly one of \(kinds)",
+                      at: list[1].keyLocation)
+            }
+            return nil
+        }
+        guard let kind = StepAction.Kind(rawValue: member.key) else {
+            var message = "unknown action kind '\(member.key)' in '\(field)' of \(step) (expected \(kinds))"
+            if let suggestion = Suggestion.closest(to: member.key, among: Self.actionKinds) {
+                message += "; did you mean '\(suggestion)'?"
+            }
+            error(message, at: member.keyLocation)
+            return nil
+        }
+        let spec = member.value
+        let where_ = "'\(field).\(kind.rawValue)' of \(step)"
+        let errorsBefore = diagnostics.count
+        switch kind {
+        case .http:
+            guard let m = members(of: spec, what: where_, allowed: Self.httpKeys) else { return nil }
+            if let method = m["method"] {
+                if case .string(let s) = method.value.kind, Self.httpMethods.contains(s) {
+                } else {
+                    let got: String
+                    if case .string(let s) = method.value.kind { got = "\"\(s)\"" } else {
+                        got = method.value.typeDescription
+                    }
+                    error("'method' must be one of \(Suggestion.list(Self.httpMethods)), got \(got)",
+                          at: method.value.location)
+                }
+            } else {
+                error("missing required field 'method' in \(where_)", at: spec.location)
+            }
+            if let url = m["url"] {
+                if let s = string(url.value, field: "url"), s.isEmpty {
+                    error("'url' must not be empty", at: url.value.location)
+                }
+            } else {
+                error("missing required field 'url' in \(where_)", at: spec.location)
+            }
+            if let headers = m["headers"] { stringMap(headers.value, field: "headers") }
+            if let query = m["query"] { stringMap(query.value, field: "query") }
+            if let body = m["body"] { checkDuplicateKeys(in: body.value, field: "body") }
+            if let statuses = m["successStatus"] {
+                if case .array(let elements) = statuses.value.kind, !elements.isEmpty {
+                    for element in elements {
+                        if case .integer(let code) = element.kind, (100...599).contains(code) { continue }
+                        error("'successStatus' must list HTTP status codes from 100 to 599, got "
+                              + element.plainValue.jsonString, at: element.location)
+                    }
+                } else {
+                    error("'successStatus' must be a non-empty array of status codes, got "
+                          + statuses.value.plainValue.jsonString.prefix(40), at: statuses.value.location)
+                }
+            }
+            if let follow = m["followRedirects"] {
+                if case .bool = follow.value.kind {} else {
+                    error("'followRedirects' must be true or false, got \(follow.value.typeDescription)",
+                          at: follow.value.location)
+                }
+            }
+            if let keep = m["keepHeaders"] { _ = stringArray(keep.value, field: "keepHeaders") }
+        case .command:
+            guard let m = members(of: spec, what: where_, allowed: Self.commandKeys) else { return nil }
+            if let argv = m["argv"] {
+                if let entries = stringArray(argv.value, field: "argv") {
+                    if case .array(let elements) = argv.value.kind, elements.isEmpty {
+                        error("'argv' must not be empty: its first element is the program to run",
+                              at: argv.value.location)
+                    } else if let first = entries.first, first.0.isEmpty {
+                        error("'argv[0]' must name the program to run", at: first.1)
+                    }
+                }
+            } else {
+                error("missing required field 'argv' in \(where_)", at: spec.location)
+            }
+            if let stdin = m["stdin"] { checkDuplicateKeys(in: stdin.value, field: "stdin") }
+            if let env = m["env"] { stringMap(env.value, field: "env") }
+        case .handler:
+            guard let m = members(of: spec, what: where_, allowed: Self.handlerKeys) else { return nil }
+            if let name = m["name"] {
+                if let s = string(name.value, field: "name"), s.isEmpty {
+                    error("the handler 'name' must not be empty", at: name.value.location)
+                }
+            } else {
+                error("missing required field 'name' in \(where_)", at: spec.location)
+            }
+            if let input = m["input"] { checkDuplicateKeys(in: input.value, field: "input") }
+        }
+        checkTemplates(in: spec, field: field, phase: phase, into: &decoded)
+        if diagnostics[errorsBefore...].contains(where: { $0.severity == .error }) { return nil }
+        return StepAction(kind: kind, spec: spec.plainValue)
+    }
+
+    /// Checks every string in an action's specification for template syntax and records step references.
+    mutating func checkTemplates(in node: JSONNode, field: String, phase: StepPhase, into decoded: inout DecodedStep) {
+        switch node.kind {
+        case .string(let s):
+            guard s.contains("$") else { return }
+            do {
+                for case .reference(let reference) in try Template.parse(s) {
+                    if case .stepOutput(let step, _) = reference {
+                        decoded.stepReferences.append(
+                            (step: step, template: "${\(reference)}", phase: phase, location: node.location))
+                    }
+                }
+            } catch {
+                self.error("invalid template in '\(field)': \(error.message)", at: node.location)
+            }
+        case .array(let elements):
+            for element in elements { checkTemplates(in: element, field: field, phase: phase, into: &decoded) }
+        case .object(let list):
+            for member in list { checkTemplates(in: member.value, field: field, phase: phase, into: &decoded) }
+        default:
+            break
+        }
+    }
+}
+
+// MARK: - Node helpers
+
+extension JSONNode {
+    /// The JSON type as a person reads it in a message.
+    var typeDescription: String {
+        switch kind {
+        case .null: "null"
+        case .bool: "boolean"
+        case .integer: "integer"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    var isNumber: Bool {
+        switch kind {
+        case .integer, .number: true
+        default: false
+        }
+    }
+
+    /// The plain value, with whole numbers written as decimals (`1.0`) normalized to integers so that a value
+    /// serialized and parsed again is equal to itself.
+    var plainValue: JSONValue {
+        switch kind {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .integer(let i): .integer(i)
+        case .number(let d): d.rounded() == d && abs(d) < 1e15 ? .integer(Int(d)) : .number(d)
+        case .string(let s): .string(s)
+        case .array(let a): .array(a.map(\.plainValue))
+        case .object(let members):
+            .object(Dictionary(members.map { ($0.key, $0.value.plainValue) }, uniquingKeysWith: { _, last in last }))
+        }
+    }
+}
+
+// MARK: - "Did you mean"
+
+enum Suggestion {
+    /// The candidate closest to `word` when it is a near miss (a typo, a transposition, another case).
+    static func closest(to word: String, among candidates: [String]) -> String? {
+        let w = Array(word.lowercased())
+        guard w.count <= 64 else { return nil }
+        var best: (String, Int)?
+        for candidate in candidates {
+            let c = Array(candidate.lowercased())
+            let limit = min(c.count, w.count) <= 4 ? 1 : 2
+            let d = distance(w, c)
+            if d <= limit, d < (best?.1 ?? Int.max) { best = (candidate, d) }
+        }
+        return best?.0
+    }
+
+    /// Optimal string alignment distance (a transposition counts as one edit).
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous2 = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    value = min(value, previous2[j - 2] + 1)
+                }
+                current[j] = value
+            }
+            (previous2, previous, current) = (previous, current, previous2)
+        }
+        return previous[b.count]
+    }
+
+    /// `'a', 'b' or 'c'`.
+    static func list(_ words: [String]) -> String {
+        let quoted = words.map { "'\($0)'" }
+        guard quoted.count > 1, let last = quoted.last else { return quoted.first ?? "" }
+        return quoted.dropLast().joined(separator: ", ") + " or " + last
+    }
+}
