@@ -6,9 +6,10 @@ import Synchronization
 ///
 /// No background task: a caller that finds no flush in progress becomes the leader. It takes every pending write,
 /// runs them in one immediate transaction (each in its own savepoint, so a write that throws writes nothing and
-/// leaves the others alone), commits, then gives each caller its own result, and repeats until nothing is pending.
-/// A caller that finds a flush in progress enqueues its write and waits. Nothing is acknowledged before the commit
-/// that holds it; when the commit fails, every write of that transaction fails with the mapped error.
+/// leaves the others alone), commits, then gives each caller its own result. If writes arrived meanwhile, it hands
+/// the lead to the oldest waiting caller, which commits the next batch, and so on until nothing is pending: a caller
+/// leads at most one batch after its own write committed. Nothing is acknowledged before the commit that holds it;
+/// when the commit fails, every write of that transaction fails with the mapped error.
 final class SQLiteWriteBatcher: Sendable {
     /// A write waiting for a transaction: runs in the transaction and returns how to report its outcome.
     private struct Pending: Sendable {
@@ -16,6 +17,8 @@ final class SQLiteWriteBatcher: Sendable {
         let apply: @Sendable (Database) throws(AbortBatch) -> @Sendable () -> Void
         /// Reports a failure of the whole transaction (the write was not committed).
         let fail: @Sendable (SagaError) -> Void
+        /// Wakes the waiting caller to lead the next batch.
+        let promote: @Sendable () -> Void
         let events: Int
     }
 
@@ -73,6 +76,7 @@ final class SQLiteWriteBatcher: Sendable {
                 return { slot.resolve(result) }
             },
             fail: { error in slot.resolve(.failure(error)) },
+            promote: { slot.promote() },
             events: events
         )
         let leader = state.withLock { state in
@@ -82,23 +86,37 @@ final class SQLiteWriteBatcher: Sendable {
             return true
         }
         if leader {
-            await flush()
+            await flushOnce()
         }
-        return try await slot.value()
+        while true {
+            switch await slot.wait() {
+            case .done(let result):
+                return try result.get()
+            case .lead:
+                await flushOnce()
+            }
+        }
     }
 
-    /// Commits batches until nothing is pending; only the leader calls it.
-    private func flush() async {
-        while true {
-            let batch: [Pending] = state.withLock { state in
-                let batch = state.pending
-                state.pending = []
-                if batch.isEmpty { state.flushing = false }
-                return batch
-            }
-            if batch.isEmpty { return }
+    /// Commits every pending write in one transaction, then hands the lead to the oldest write that arrived
+    /// meanwhile (or ends the flush). Only the leader calls it.
+    private func flushOnce() async {
+        let batch: [Pending] = state.withLock { state in
+            let batch = state.pending
+            state.pending = []
+            return batch
+        }
+        if !batch.isEmpty {
             await commit(batch)
         }
+        let next: Pending? = state.withLock { state in
+            guard let next = state.pending.first else {
+                state.flushing = false
+                return nil
+            }
+            return next
+        }
+        next?.promote()
     }
 
     private func commit(_ batch: [Pending]) async {
@@ -132,36 +150,62 @@ final class SQLiteWriteBatcher: Sendable {
     }
 }
 
-/// A one-shot result that the leader sets and the caller awaits, whichever comes first.
+/// A one-shot result that the leader sets and the caller awaits, whichever comes first; or a call to lead.
 private final class ResultSlot<T: Sendable>: Sendable {
-    private enum State {
-        case waiting(CheckedContinuation<T, any Error>?)
+    enum Signal {
         case done(Result<T, SagaError>)
+        /// The caller's write is still pending, and the caller is to lead the next batch.
+        case lead
     }
 
-    private let state = Mutex(State.waiting(nil))
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<Signal, Never>)
+        case signalled(Signal)
+    }
+
+    private let state = Mutex(State.idle)
 
     func resolve(_ result: Result<T, SagaError>) {
-        let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
-            guard case .waiting(let continuation) = state else { return nil }
-            state = .done(result)
-            return continuation
-        }
-        continuation?.resume(with: result.mapError { $0 as any Error })
+        signal(.done(result))
     }
 
-    func value() async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let result: Result<T, SagaError>? = state.withLock { state in
+    func promote() {
+        signal(.lead)
+    }
+
+    private func signal(_ signal: Signal) {
+        let continuation: CheckedContinuation<Signal, Never>? = state.withLock { state in
+            switch state {
+            case .waiting(let continuation):
+                state = .idle
+                return continuation
+            case .idle:
+                state = .signalled(signal)
+                return nil
+            case .signalled:
+                preconditionFailure("a write was signalled twice before its caller looked")
+            }
+        }
+        continuation?.resume(returning: signal)
+    }
+
+    /// The next signal: the result, or a call to lead.
+    func wait() async -> Signal {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Signal, Never>) in
+            let ready: Signal? = state.withLock { state in
                 switch state {
-                case .done(let result):
-                    return result
-                case .waiting:
+                case .signalled(let signal):
+                    state = .idle
+                    return signal
+                case .idle:
                     state = .waiting(continuation)
                     return nil
+                case .waiting:
+                    preconditionFailure("a write was awaited twice")
                 }
             }
-            if let result { continuation.resume(with: result.mapError { $0 as any Error }) }
+            if let ready { continuation.resume(returning: ready) }
         }
     }
 }
