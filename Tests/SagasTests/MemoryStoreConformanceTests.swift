@@ -3,7 +3,8 @@ import Sagas
 import SagasTesting
 import Testing
 
-@Suite struct MemoryStoreConformanceTests {
+@Suite(.timeLimit(.minutes(1)))
+struct MemoryStoreConformanceTests {
     @Test(arguments: SagaStoreConformance.checkNames)
     func conformance(check: String) async throws {
         try await SagaStoreConformance.check(check) { MemorySagaStore() }
