@@ -69,7 +69,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SagasSQLiteTests",
-            dependencies: ["Sagas", "SagasSQLite", "SagasTesting"],
+            dependencies: [
+                "Sagas",
+                "SagasSQLite",
+                "SagasTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
