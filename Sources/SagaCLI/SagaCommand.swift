@@ -31,7 +31,7 @@ struct SagaCommand: AsyncParsableCommand {
             ListCommand.self,
             ShowCommand.self,
             CancelCommand.self,
-            //ValidateCommand.self,
+            ValidateCommand.self,
         ]
     )
 }
