@@ -90,6 +90,12 @@ public enum WorkflowLoader {
             return failure("no such file: \(path)", file: path)
         }
         if isDirectory.boolValue { return failure("\(path) is a folder, not a workflow file", file: path) }
+        // A device or a pipe could stream forever: read regular files only.
+        if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
+            type != .typeRegular
+        {
+            return failure("\(path) is not a regular file", file: path)
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)

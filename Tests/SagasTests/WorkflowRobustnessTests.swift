@@ -109,6 +109,14 @@ import Testing
         #expect(result.diagnostics.map(\.message) == ["the file is 2097153 bytes; workflow files are limited to 1 MiB (1048576 bytes)"])
     }
 
+    @Test(arguments: ["/dev/zero", "/nonexistent/order.json", "/tmp"])
+    func pathsThatAreNotWorkflowFiles(_ path: String) {
+        let result = WorkflowLoader.load(contentsOf: path)
+        #expect(result.definition == nil)
+        #expect(result.diagnostics.count == 1)
+        #expect(result.diagnostics.first.map { "\($0.file):\($0.line):\($0.column)" } == "\(path):1:1")
+    }
+
     @Test func exactlyOneMebibyteIsParsed() {
         let head = #"{"name": "t", "version": 1, "steps": [{"name": "a", "kind": "readonly", "action": {"handler": {"name": "h"}}}], "description": ""#
         let text = head + String(repeating: "x", count: (1 << 20) - head.utf8.count - 2) + #""}"#
