@@ -98,6 +98,34 @@ public actor MemorySagaStore: SagaStore {
         records[sagaID] = record
     }
 
+    public func appendUnowned(
+        _ events: [SagaEvent],
+        sagaID: String,
+        expectedLastSeq: Int,
+        progress: SagaProgress,
+        now: Date
+    ) throws {
+        guard var record = records[sagaID] else { throw SagaError.notFound(sagaID) }
+        if record.owner != nil, let expires = record.leaseExpiresAt, expires > now {
+            throw SagaError(.invalidState, "saga \(sagaID) is held by worker \(record.owner!)", sagaID: sagaID)
+        }
+        guard record.lastSeq == expectedLastSeq else {
+            throw SagaError.journalMoved(sagaID, expected: expectedLastSeq, actual: record.lastSeq)
+        }
+        for (offset, event) in events.enumerated() where event.seq != expectedLastSeq + 1 + offset {
+            throw SagaError(.corruptJournal, "saga \(sagaID): event \(event.seq) does not follow", sagaID: sagaID)
+        }
+        journals[sagaID, default: []].append(contentsOf: events)
+        record.lastSeq = expectedLastSeq + events.count
+        record.status = progress.status
+        record.currentStep = progress.currentStep ?? record.currentStep
+        record.lastError = progress.lastError ?? record.lastError
+        record.updatedAt = events.last?.at ?? record.updatedAt
+        record.owner = nil
+        record.leaseExpiresAt = nil
+        records[sagaID] = record
+    }
+
     public func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) throws -> [SagaRecord] {
         var held: [SagaRecord] = []
         for id in sagaIDs {
@@ -175,6 +203,15 @@ extension SagaError {
         SagaError(
             .leaseLost,
             "saga \(sagaID): worker \(owner) no longer holds the lease (now held by \(holder ?? "nobody"))",
+            sagaID: sagaID
+        )
+    }
+
+    /// `.invalidState` for a compare-and-set append that lost the race.
+    public static func journalMoved(_ sagaID: String, expected: Int, actual: Int) -> SagaError {
+        SagaError(
+            .invalidState,
+            "saga \(sagaID) changed while this request was prepared (its journal is at event \(actual), not \(expected)); look again",
             sagaID: sagaID
         )
     }

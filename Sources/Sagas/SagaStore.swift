@@ -146,6 +146,14 @@ public protocol SagaStore: Sendable {
     func append(_ events: [SagaEvent], sagaID: String, owner: String, progress: SagaProgress, leaseUntil: Date)
         async throws
 
+    /// Appends events to a saga that no worker holds (an operator's resolution of an intervention), if its journal
+    /// still ends at event `expectedLastSeq`. Compare-and-set: of two racing callers, exactly one succeeds.
+    ///
+    /// - Throws: `.invalidState` when a worker holds a live lease on the saga, or its journal has moved past
+    ///   `expectedLastSeq` (someone else wrote first); `.sagaNotFound`.
+    func appendUnowned(_ events: [SagaEvent], sagaID: String, expectedLastSeq: Int, progress: SagaProgress, now: Date)
+        async throws
+
     /// Extends the leases `owner` holds on `sagaIDs`; returns the records of those it still holds.
     func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) async throws -> [SagaRecord]
 

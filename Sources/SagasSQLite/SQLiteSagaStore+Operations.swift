@@ -157,6 +157,62 @@ extension SQLiteSagaStore {
         }
     }
 
+    /// Appends events to a saga no worker holds, if its journal still ends at `expectedLastSeq` (compare-and-set).
+    ///
+    /// - Throws: `.invalidState` when a worker holds a live lease or the journal moved on; `.sagaNotFound`.
+    public func appendUnowned(
+        _ events: [SagaEvent],
+        sagaID: String,
+        expectedLastSeq: Int,
+        progress: SagaProgress,
+        now: Date
+    ) async throws {
+        let nowMillis = SagaTime.milliseconds(now)
+        let updatedAt = events.last.map { SagaTime.milliseconds($0.at) }
+        try await write(events: events.count) { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT owner, lease_expires_at, last_seq FROM sagas WHERE id = ?",
+                    arguments: [sagaID]
+                )
+            else {
+                throw SagaError.notFound(sagaID)
+            }
+            let holder: String? = row["owner"]
+            let expires: Int64? = row["lease_expires_at"]
+            if let holder, let expires, expires > nowMillis {
+                throw SagaError(.invalidState, "saga \(sagaID) is held by worker \(holder)", sagaID: sagaID)
+            }
+            let lastSeq: Int = row["last_seq"]
+            guard lastSeq == expectedLastSeq else {
+                throw SagaError.journalMoved(sagaID, expected: expectedLastSeq, actual: lastSeq)
+            }
+            for (offset, event) in events.enumerated() where event.seq != expectedLastSeq + 1 + offset {
+                throw SagaError(.corruptJournal, "saga \(sagaID): event \(event.seq) does not follow", sagaID: sagaID)
+            }
+            try SQLiteRows.insert(events, sagaID: sagaID, db: db)
+            try db.cachedStatement(
+                sql: """
+                    UPDATE sagas SET
+                        status = ?,
+                        current_step = COALESCE(?, current_step),
+                        last_error = COALESCE(?, last_error),
+                        updated_at = COALESCE(?, updated_at),
+                        last_seq = ?,
+                        owner = NULL,
+                        lease_expires_at = NULL
+                    WHERE id = ?
+                    """
+            ).execute(
+                arguments: [
+                    progress.status.rawValue, progress.currentStep, progress.lastError, updatedAt,
+                    expectedLastSeq + events.count, sagaID,
+                ]
+            )
+        }
+    }
+
     /// Extends the leases `owner` holds on `sagaIDs`; returns the records of those it still holds, in the order
     /// of `sagaIDs`.
     public func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) async throws -> [SagaRecord] {

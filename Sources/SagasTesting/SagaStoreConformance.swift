@@ -49,6 +49,7 @@ public enum SagaStoreConformance {
         Check(name: "append needs the lease", body: appendNeedsLease),
         Check(name: "append releases the lease when not runnable", body: appendReleasesWhenNotRunnable),
         Check(name: "renewLeases and release", body: renewAndRelease),
+        Check(name: "appendUnowned is a compare-and-set", body: appendUnownedCompareAndSet),
         Check(name: "requestCancel", body: requestCancel),
         Check(name: "list, countByStatus and leasedSagas", body: listAndCount),
         Check(name: "concurrent appends from 50 sagas", body: concurrentAppends),
@@ -388,6 +389,50 @@ extension SagaStoreConformance {
         }
         let leased = try await store.leasedSagas(limit: 10)
         try expectEqual(leased.map(\.id), [], "leasedSagas after every lease was released")
+    }
+
+    private static func appendUnownedCompareAndSet(_ store: any SagaStore) async throws {
+        try await createSagas(store, count: 2)
+        // s-0 waits for a person: nobody holds it.
+        _ = try await store.claim(sagaID: "s-0", owner: "w1", now: F.time(0), leaseUntil: F.time(100))
+        try await store.append(
+            F.stepEvents(from: 2, count: 1), sagaID: "s-0", owner: "w1",
+            progress: SagaProgress(status: .needsIntervention), leaseUntil: F.time(100)
+        )
+        try await expectError(.invalidState, "appendUnowned with a stale expectedLastSeq") {
+            try await store.appendUnowned(
+                F.stepEvents(from: 2, count: 1), sagaID: "s-0", expectedLastSeq: 1,
+                progress: SagaProgress(status: .compensating), now: F.time(10)
+            )
+        }
+        try await store.appendUnowned(
+            F.stepEvents(from: 3, count: 1), sagaID: "s-0", expectedLastSeq: 2,
+            progress: SagaProgress(status: .compensating), now: F.time(10)
+        )
+        let record = try await mustFind(store, "s-0")
+        try expectEqual(record.status, .compensating, "status after appendUnowned")
+        try expectEqual(record.lastSeq, 3, "lastSeq after appendUnowned")
+        try expectEqual(try await store.events(sagaID: "s-0").map(\.seq), [1, 2, 3], "journal after appendUnowned")
+        try await expectError(.invalidState, "a second appendUnowned at the same expectedLastSeq") {
+            try await store.appendUnowned(
+                F.stepEvents(from: 3, count: 1), sagaID: "s-0", expectedLastSeq: 2,
+                progress: SagaProgress(status: .failed), now: F.time(10)
+            )
+        }
+        // s-1 is held by a live worker: refused.
+        _ = try await store.claim(sagaID: "s-1", owner: "w1", now: F.time(0), leaseUntil: F.time(100))
+        try await expectError(.invalidState, "appendUnowned on a saga a worker holds") {
+            try await store.appendUnowned(
+                F.stepEvents(from: 2, count: 1), sagaID: "s-1", expectedLastSeq: 1,
+                progress: SagaProgress(status: .failed), now: F.time(10)
+            )
+        }
+        try await expectError(.sagaNotFound, "appendUnowned on a missing saga") {
+            try await store.appendUnowned(
+                F.stepEvents(from: 2, count: 1), sagaID: "missing", expectedLastSeq: 1,
+                progress: SagaProgress(status: .failed), now: F.time(10)
+            )
+        }
     }
 
     private static func renewAndRelease(_ store: any SagaStore) async throws {

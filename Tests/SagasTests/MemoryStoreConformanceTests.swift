@@ -52,6 +52,15 @@ private struct LeaseIgnoringStore: SagaStore {
     func takeOver(sagaID: String, from previousOwner: String, owner: String, leaseUntil: Date) async throws -> Bool {
         try await base.takeOver(sagaID: sagaID, from: previousOwner, owner: owner, leaseUntil: leaseUntil)
     }
+    func appendUnowned(
+        _ events: [SagaEvent],
+        sagaID: String,
+        expectedLastSeq: Int,
+        progress: SagaProgress,
+        now: Date
+    ) async throws {
+        try await base.appendUnowned(events, sagaID: sagaID, expectedLastSeq: expectedLastSeq, progress: progress, now: now)
+    }
     func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) async throws -> [SagaRecord] {
         try await base.renewLeases(sagaIDs: sagaIDs, owner: owner, leaseUntil: leaseUntil)
     }
