@@ -261,6 +261,12 @@ enum ChildProcess {
         stdin: Data,
         maxOutputBytes: Int
     ) -> ProcessResult {
+        // A child that exits without reading its stdin makes our write raise SIGPIPE, which would kill the whole
+        // process. Blocked on this thread, the signal stays pending here and the write fails with EPIPE instead.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         var stdout = Data()
         var stderr = Data()
         var tooLarge = false
