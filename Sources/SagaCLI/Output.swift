@@ -74,6 +74,17 @@ enum Output {
             }
             out.append(indent(table(["STEP", "STATUS", "ATTEMPTS", "COMP", "OUTPUT", "LAST ERROR"], rows, colorColumn: 1)))
         }
+        if let state = snapshot.state, !state.interventions.isEmpty {
+            out.append("")
+            out.append("interventions:")
+            let rows = state.interventions.map { i in
+                [
+                    i.id, i.step, i.phase.rawValue, i.resolution == nil ? "open" : "resolved",
+                    i.resolution.map { "\($0.action) by \($0.by)" + ($0.note.map { ": \($0)" } ?? "") } ?? truncate(i.reason, 60),
+                ]
+            }
+            out.append(indent(table(["ID", "STEP", "PHASE", "STATE", "RESOLUTION OR REASON"], rows, colorColumn: nil)))
+        }
         out.append("")
         out.append("timeline:")
         out.append(indent(timeline(snapshot.events)))
@@ -89,6 +100,11 @@ enum Output {
             if let d = e.durationMs { detail.append("\(d)ms") }
             if let error = e.error { detail.append(truncate(error, 80)) }
             if let output = e.output, output != .null { detail.append("→ " + truncate(output.jsonString, 60)) }
+            if e.type == .interventionResolved, let data = e.data {
+                var words = "\(data["action"]?.stringValue ?? "?") by \(data["by"]?.stringValue ?? "?")"
+                if let note = data["note"]?.stringValue { words += ": " + truncate(note, 60) }
+                detail.append(words)
+            }
             if let data = e.data, e.type == .sagaStarted, let input = data["input"] {
                 detail.append("input " + truncate(input.jsonString, 60))
             }

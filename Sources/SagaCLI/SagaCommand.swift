@@ -19,6 +19,8 @@ struct SagaCommand: AsyncParsableCommand {
               saga worker --until-idle
               saga list --status needs_intervention
               saga show s-123 --json
+              saga interventions
+              saga resolve s-123 --skip --note "refunded by hand"
 
             Options common to most commands: --db PATH (default $SAGA_DB, else ./saga.db) and \
             --workflows DIR (default $SAGA_WORKFLOWS, else ./Workflows).
@@ -31,6 +33,9 @@ struct SagaCommand: AsyncParsableCommand {
             ListCommand.self,
             ShowCommand.self,
             CancelCommand.self,
+            InterventionsCommand.self,
+            ResolveCommand.self,
+            ReconcileCommand.self,
             ValidateCommand.self,
         ]
     )

@@ -27,6 +27,12 @@ struct WorkerCommand: SagaSubcommand {
     var lease: String = "15s"
     @Flag(help: "Exit once no saga is pending, running or compensating.")
     var untilIdle = false
+    @Option(help: "How often to run a reconciliation pass (see `saga reconcile`); 0s turns it off.")
+    var reconcileEvery: String = "1m"
+    @Option(help: "Time between automatic retries of one intervention.")
+    var retryInterval: String = "5m"
+    @Option(help: "Automatic retries per intervention before only a person can settle it.")
+    var maxRetries: Int = 3
 
     func execute() async throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
@@ -35,19 +41,27 @@ struct WorkerCommand: SagaSubcommand {
         guard let leaseDuration = SagaDuration.parse(lease), leaseDuration >= .milliseconds(100) else {
             throw CLIError("--lease must be a duration of at least 100ms, such as 15s", exitCode: CLI.ExitCodes.invalidInput)
         }
+        guard let reconcileInterval = SagaDuration.parse(reconcileEvery) else {
+            throw CLIError("--reconcile-every must be a duration such as 1m (0s turns it off)", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        guard let retryEvery = SagaDuration.parse(retryInterval) else {
+            throw CLIError("--retry-interval must be a duration such as 5m", exitCode: CLI.ExitCodes.invalidInput)
+        }
         let logger = global.makeLogger(defaultLevel: .info)
         let store = try global.openStore(create: true)
         var configuration = SagaEngine.Configuration()
         configuration.concurrency = concurrency
         configuration.leaseDuration = leaseDuration
         let engine = SagaEngine(store: store, configuration: configuration, logger: logger)
-        let service = WorkerService(engine: engine, untilIdle: untilIdle)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: WorkerService(engine: engine, untilIdle: untilIdle), successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if !untilIdle && reconcileInterval > .zero {
+            let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
+            services.append(.init(service: ReconcilerService(engine: engine, interval: reconcileInterval, policy: policy, logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: service)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await CLI.guarded { try await group.run() }
     }
@@ -63,6 +77,42 @@ struct WorkerService: Service {
             try await engine.runUntilIdle()
         } else {
             try await engine.run()
+        }
+    }
+}
+
+/// The reconciliation job inside `saga worker`: a pass every `interval` until shutdown.
+struct ReconcilerService: Service {
+    let engine: SagaEngine
+    let interval: Duration
+    let policy: ReconciliationPolicy
+    let logger: Logger
+
+    func run() async throws {
+        // Graceful shutdown cancels the loop, whether it sleeps or runs a pass: a pass holds no lease across
+        // journal writes that cancellation could tear, and sagas it drives resume in the next worker.
+        try? await cancelWhenGracefulShutdown {
+            await loop()
+        }
+    }
+
+    private func loop() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            do {
+                let report = try await engine.reconcile(policy: policy)
+                for entry in report.entries {
+                    logger.notice(
+                        "reconcile: \(entry.action) \(entry.sagaID)\(entry.step.map { " " + $0 } ?? ""): \(entry.detail)"
+                    )
+                }
+            } catch {
+                logger.error("reconcile pass failed: \(error)")
+            }
         }
     }
 }

@@ -176,7 +176,7 @@ extension SagaEngine {
             phase: plan.phase,
             attempt: plan.attempt,
             idempotencyKey: plan.key,
-            input: machine.input,
+            input: machine.state(of: plan.step.name)?.inputOverride ?? machine.input,
             outputs: outputs,
             baseDirectory: record.baseDirectory,
             timeout: plan.step.timeout,

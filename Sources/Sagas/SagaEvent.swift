@@ -59,6 +59,10 @@ public enum SagaEventType: String, Sendable, Hashable, CaseIterable, Codable {
     case sagaCompleted = "saga.completed"
     case sagaCompensated = "saga.compensated"
     case sagaNeedsIntervention = "saga.needs_intervention"
+    /// An operator, or the reconciliation job, settled an intervention; `data` says how (`action`: `retry`, `skip`
+    /// or `abandon`), by whom (`by`) and why (`note`).
+    case interventionResolved = "intervention.resolved"
+    /// An operator abandoned the remaining compensations: the saga ends here.
     case sagaFailed = "saga.failed"
 }
 

@@ -51,8 +51,25 @@ extension SagaSnapshot {
                     ])
                 }
             )
+            o["interventions"] = .array(
+                state.interventions.map { i in
+                    var item: [String: JSONValue] = [
+                        "id": .string(i.id), "step": .string(i.step), "phase": .string(i.phase.rawValue),
+                        "reason": .string(i.reason), "openedAt": .string(SagaTime.format(i.openedAt)),
+                        "open": .bool(i.isOpen),
+                    ]
+                    if let r = i.resolution {
+                        item["resolution"] = .object([
+                            "action": .string(r.action), "by": .string(r.by),
+                            "note": r.note.map { .string($0) } ?? .null, "at": .string(SagaTime.format(r.at)),
+                        ])
+                    }
+                    return .object(item)
+                }
+            )
         } else {
             o["steps"] = .array([])
+            o["interventions"] = .array([])
             o["journalError"] = .string("the journal does not replay against the pinned definition")
         }
         o["events"] = .array(events.map(\.json))

@@ -52,6 +52,19 @@ public struct StepState: Sendable, Hashable {
     /// The journal number of the event after which the step may have taken effect: compensation runs in the
     /// reverse order of these.
     public internal(set) var completionSeq: Int?
+    /// A person did by hand what the compensation should have done.
+    public internal(set) var compensationSkipped = false
+    /// The input an operator gave when retrying after an intervention; templates of this step read it instead of
+    /// the saga's input.
+    public internal(set) var inputOverride: JSONValue?
+    // Attempt counts at the last retry granted by an intervention, and how many attempts that retry allows
+    // (`nil`: the retry policy's maxAttempts).
+    var attemptBase = 0
+    var attemptBudget: Int?
+    var compensationAttemptBase = 0
+    var compensationBudget: Int?
+    var probeAttemptBase = 0
+    var probeBudget: Int?
 
     init(name: String) { self.name = name }
 
@@ -60,7 +73,7 @@ public struct StepState: Sendable, Hashable {
 
     /// A one-word status for people and `saga show --json`.
     public var status: String {
-        if compensated { return "compensated" }
+        if compensated { return compensationSkipped ? "compensation_skipped" : "compensated" }
         if compensationExhausted { return "compensation_failed" }
         if let f = inFlight {
             switch f.phase {
@@ -85,7 +98,11 @@ public struct StepState: Sendable, Hashable {
             && a.needsProbe == b.needsProbe && a.compensated == b.compensated
             && a.compensationExhausted == b.compensationExhausted && a.notBefore == b.notBefore
             && a.output == b.output && a.lastError == b.lastError && a.completionSeq == b.completionSeq
-            && a.probeExhausted == b.probeExhausted
+            && a.probeExhausted == b.probeExhausted && a.compensationSkipped == b.compensationSkipped
+            && a.inputOverride == b.inputOverride && a.attemptBase == b.attemptBase
+            && a.attemptBudget == b.attemptBudget && a.compensationAttemptBase == b.compensationAttemptBase
+            && a.compensationBudget == b.compensationBudget && a.probeAttemptBase == b.probeAttemptBase
+            && a.probeBudget == b.probeBudget
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -93,6 +110,34 @@ public struct StepState: Sendable, Hashable {
         hasher.combine(attempts)
         hasher.combine(compensationAttempts)
     }
+}
+
+/// A point where the saga waits for a person (or the reconciliation job): opened by `saga.needs_intervention`,
+/// settled by `intervention.resolved`.
+public struct SagaIntervention: Sendable, Hashable {
+    /// `SAGA#SEQ`: the saga and the number of the event that opened it. Stable across restarts.
+    public var id: String
+    public var sagaID: String
+    public var step: String
+    public var phase: StepPhase
+    public var reason: String
+    public var openedAt: Date
+    /// The number of the `saga.needs_intervention` event.
+    public var seq: Int
+    /// How it was settled (`retry`, `skip`, `abandon`), by whom, when and why; `nil` while open.
+    public var resolution: Resolution?
+
+    public struct Resolution: Sendable, Hashable {
+        public var action: String
+        public var by: String
+        public var note: String?
+        public var at: Date
+    }
+
+    public var isOpen: Bool { resolution == nil }
+
+    /// What an operator can do about it.
+    public var actions: [String] { ["retry", "skip", "abandon"] }
 }
 
 /// A saga's progress as a pure state machine: journal events in, decisions out.
@@ -113,6 +158,11 @@ public struct SagaStateMachine: Sendable {
     /// The step (and phase) an intervention is needed for.
     public private(set) var interventionStep: String?
     public private(set) var pivotSucceeded = false
+    /// Every intervention the saga has had, oldest first; the last is open while the status is `needs_intervention`.
+    public private(set) var interventions: [SagaIntervention] = []
+    /// The status the saga had when its open intervention opened (where a retry or skip returns it).
+    private var statusBeforeIntervention: SagaStatus = .running
+    private var abandoned = false
 
     private let index: [String: Int]
 
@@ -181,10 +231,31 @@ public struct SagaStateMachine: Sendable {
             }
             status = .compensated
         case .sagaNeedsIntervention:
+            guard status.isRunnable, let step = event.step, index[step] != nil else {
+                throw corrupt(event, "an intervention needs a running saga and one of its steps")
+            }
+            statusBeforeIntervention = status == .pending ? .running : status
             status = .needsIntervention
             reason = event.error
-            interventionStep = event.step
+            interventionStep = step
+            let phase = event.data?["phase"]?.stringValue.flatMap(StepPhase.init(rawValue:)) ?? .action
+            interventions.append(
+                SagaIntervention(
+                    id: "\(sagaID)#\(event.seq)",
+                    sagaID: sagaID,
+                    step: step,
+                    phase: phase,
+                    reason: event.error ?? "",
+                    openedAt: event.at,
+                    seq: event.seq
+                )
+            )
+        case .interventionResolved:
+            try resolveIntervention(event)
         case .sagaFailed:
+            guard status == .needsIntervention, abandoned else {
+                throw corrupt(event, "a saga fails only when an operator abandons it")
+            }
             status = .failed
             reason = event.error
         case .stepStarted, .compensationStarted, .probeStarted:
@@ -199,6 +270,74 @@ public struct SagaStateMachine: Sendable {
             try finishCompensation(event)
         }
         lastSeq = event.seq
+    }
+
+    /// The intervention waiting for a person, if any.
+    public var openIntervention: SagaIntervention? {
+        guard status == .needsIntervention, let last = interventions.last, last.isOpen else { return nil }
+        return last
+    }
+
+    private mutating func resolveIntervention(_ event: SagaEvent) throws(SagaError) {
+        guard status == .needsIntervention, var open = openIntervention, !abandoned else {
+            throw corrupt(event, "no intervention is open")
+        }
+        guard event.step == open.step, let i = index[open.step] else {
+            throw corrupt(event, "the open intervention is for step '\(open.step)'")
+        }
+        let action = event.data?["action"]?.stringValue ?? ""
+        let budget = event.data?["attempts"]?.intValue
+        switch (action, open.phase) {
+        case ("retry", .compensation):
+            steps[i].compensationExhausted = false
+            steps[i].compensationAttemptBase = steps[i].compensationAttempts
+            steps[i].compensationBudget = budget
+            steps[i].notBefore = nil
+            if let input = event.data?["input"] { steps[i].inputOverride = input }
+        case ("retry", .action):
+            steps[i].failedForGood = false
+            steps[i].attemptBase = steps[i].attempts
+            steps[i].attemptBudget = budget
+            steps[i].notBefore = nil
+            if let input = event.data?["input"] { steps[i].inputOverride = input }
+        case ("retry", .probe):
+            steps[i].failedForGood = false
+            steps[i].probeExhausted = false
+            steps[i].needsProbe = true
+            steps[i].probeAttemptBase = steps[i].probeAttempts
+            steps[i].probeBudget = budget
+            steps[i].notBefore = nil
+        case ("skip", .compensation):
+            steps[i].compensated = true
+            steps[i].compensationSkipped = true
+            steps[i].compensationExhausted = false
+            steps[i].notBefore = nil
+        case ("skip", .action), ("skip", .probe):
+            steps[i].succeeded = true
+            steps[i].failedForGood = false
+            steps[i].unresolvedUnknown = false
+            steps[i].needsProbe = false
+            steps[i].probeExhausted = false
+            steps[i].output = event.data?["output"] ?? .null
+            steps[i].completionSeq = event.seq
+            steps[i].notBefore = nil
+            if definition.steps[i].kind == .pivot { pivotSucceeded = true }
+        case ("abandon", _):
+            abandoned = true
+        default:
+            throw corrupt(event, "unknown resolution '\(action)' (expected retry, skip or abandon)")
+        }
+        open.resolution = SagaIntervention.Resolution(
+            action: action,
+            by: event.data?["by"]?.stringValue ?? "unknown",
+            note: event.data?["note"]?.stringValue,
+            at: event.at
+        )
+        interventions[interventions.count - 1] = open
+        if !abandoned {
+            status = statusBeforeIntervention
+            interventionStep = nil
+        }
     }
 
     private func corrupt(_ event: SagaEvent, _ message: String) -> SagaError {
@@ -267,7 +406,7 @@ public struct SagaStateMachine: Sendable {
             if step.kind == .pivot { pivotSucceeded = true }
         case .stepFailed:
             steps[i].lastError = event.error
-            if event.retryable == false || steps[i].attempts >= step.retry.maxAttempts {
+            if event.retryable == false || forwardExhausted(i) {
                 steps[i].failedForGood = true
                 steps[i].notBefore = nil
             } else {
@@ -281,7 +420,7 @@ public struct SagaStateMachine: Sendable {
                 steps[i].needsProbe = true
                 steps[i].probeAttempts = 0
                 steps[i].notBefore = event.at
-            } else if steps[i].attempts >= step.retry.maxAttempts {
+            } else if forwardExhausted(i) {
                 steps[i].failedForGood = true
                 steps[i].notBefore = nil
             } else {
@@ -308,7 +447,7 @@ public struct SagaStateMachine: Sendable {
             steps[i].needsProbe = false
             steps[i].unresolvedUnknown = false
             steps[i].completionSeq = nil
-            if steps[i].attempts >= step.retry.maxAttempts {
+            if forwardExhausted(i) {
                 steps[i].failedForGood = true
                 steps[i].notBefore = nil
             } else {
@@ -316,7 +455,7 @@ public struct SagaStateMachine: Sendable {
             }
         default:
             steps[i].lastError = event.error.map { "probe: \($0)" } ?? steps[i].lastError
-            if steps[i].probeAttempts >= step.retry.maxAttempts {
+            if steps[i].probeAttempts - steps[i].probeAttemptBase >= (steps[i].probeBudget ?? step.retry.maxAttempts) {
                 steps[i].needsProbe = false
                 steps[i].probeExhausted = true
                 steps[i].failedForGood = true
@@ -341,7 +480,8 @@ public struct SagaStateMachine: Sendable {
         default:
             steps[i].lastError = event.error
             let permanent = event.type == .compensationFailed && event.retryable == false
-            if permanent || steps[i].compensationAttempts >= step.compensationRetry.maxAttempts {
+            let used = steps[i].compensationAttempts - steps[i].compensationAttemptBase
+            if permanent || used >= (steps[i].compensationBudget ?? step.compensationRetry.maxAttempts) {
                 steps[i].compensationExhausted = true
                 steps[i].notBefore = nil
             } else {
@@ -354,6 +494,10 @@ public struct SagaStateMachine: Sendable {
                 )
             }
         }
+    }
+
+    private func forwardExhausted(_ i: Int) -> Bool {
+        steps[i].attempts - steps[i].attemptBase >= (steps[i].attemptBudget ?? definition.steps[i].retry.maxAttempts)
     }
 
     private func retryTime(after event: SagaEvent, policy: RetryPolicy, attempt: Int, step: String, phase: StepPhase) -> Date {

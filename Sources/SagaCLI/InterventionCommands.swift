@@ -1,0 +1,223 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Sagas
+import SagasSQLite
+
+struct InterventionsCommand: SagaSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interventions",
+        abstract: "List open interventions (sagas waiting for a person), oldest first.",
+        discussion: """
+            An intervention opens when a compensation fails for good, when a step after the pivot exhausts its \
+            retries, or when a probe cannot settle an unknown outcome. Settle one with `saga resolve`.
+
+            Examples:
+              saga interventions
+              saga interventions --workflow order --older-than 1h --json
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only those of this workflow.")
+    var workflow: String?
+    @Option(help: "Only those open at least this long (e.g. 30m, 2h).")
+    var olderThan: String?
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    func execute() async throws {
+        var minimumAge: Duration?
+        if let olderThan {
+            guard let d = SagaDuration.parse(olderThan) else {
+                throw CLIError("--older-than must be a duration such as 30m or 2h", exitCode: CLI.ExitCodes.invalidInput)
+            }
+            minimumAge = d
+        }
+        let store = try global.openStore(create: false)
+        let engine = SagaEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
+        let list = try await CLI.guarded { try await engine.interventions(workflow: workflow, olderThan: minimumAge) }
+        let now = Date()
+        if json {
+            CLI.printJSON(.array(list.map { $0.json(now: now) }))
+            return
+        }
+        if list.isEmpty {
+            print("no open interventions")
+            return
+        }
+        let rows = list.map { s in
+            [
+                s.intervention.id, "\(s.workflow)@\(s.version)", s.intervention.step, s.intervention.phase.rawValue,
+                "\(s.attempts)", Output.age(s.intervention.openedAt, now: now), Output.truncate(s.lastError ?? s.intervention.reason, 50),
+                s.suggestion,
+            ]
+        }
+        print(Output.table(["ID", "WORKFLOW", "STEP", "PHASE", "ATTEMPTS", "AGE", "LAST ERROR", "SUGGESTED"], rows))
+    }
+}
+
+struct ResolveCommand: SagaSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve",
+        abstract: "Settle an intervention: retry, skip or abandon. Journaled with who and why.",
+        discussion: """
+            ID is an intervention id (SAGA#SEQ, from `saga interventions`) or a saga id (its open intervention).
+            --retry runs the failed compensation (or step, or probe) again, optionally with corrected --input; a \
+            worker carries the saga on (or pass --run to drive it here).
+            --skip says a person did by hand what it should have done; the saga carries on as if it had succeeded.
+            --abandon gives up on the remaining compensations; the saga ends `failed`.
+            Resolving an intervention that is already resolved is an error (exit 4) that says by whom.
+
+            Examples:
+              saga resolve s-123 --retry
+              saga resolve 's-123#14' --skip --note "refunded by hand, ticket 4411"
+              saga resolve s-123 --abandon --note "customer compensated off-system" --by alice
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "An intervention id (SAGA#SEQ) or a saga id.")
+    var id: String
+    @Flag(help: "Run the failed compensation or step again.")
+    var retry = false
+    @Flag(help: "Carry on as if it had succeeded (it was done by hand).")
+    var skip = false
+    @Flag(help: "Give up on the remaining compensations; the saga ends failed.")
+    var abandon = false
+    @Option(help: "Why (journaled; required for --skip and --abandon).")
+    var note: String?
+    @Option(help: "Who (journaled). Default: the current user.")
+    var by: String?
+    @Option(help: "With --retry: corrected input (JSON, @FILE or -) that the step's templates read instead of the saga's.")
+    var input: String?
+    @Option(help: "With --skip: the step's output (JSON), for the steps and compensations that read it.")
+    var output: String?
+    @Flag(help: "With --retry or --skip: drive the saga in this process until it is done or waits again.")
+    var run = false
+    @Flag(help: "Print the saga's summary as JSON.")
+    var json = false
+
+    func execute() async throws {
+        let chosen = [retry, skip, abandon].filter { $0 }.count
+        guard chosen == 1 else {
+            throw CLIError("choose exactly one of --retry, --skip and --abandon", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        if (skip || abandon) && (note ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CLIError("--skip and --abandon need --note saying what was done and why", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        if input != nil && !retry { throw CLIError("--input goes with --retry", exitCode: CLI.ExitCodes.invalidInput) }
+        if output != nil && !skip { throw CLIError("--output goes with --skip", exitCode: CLI.ExitCodes.invalidInput) }
+        let resolution: InterventionResolution
+        if retry {
+            var inputValue: JSONValue?
+            if input != nil {
+                var option = InputOption()
+                option.input = input
+                inputValue = try option.value()
+            }
+            resolution = .retry(input: inputValue, attempts: nil)
+        } else if skip {
+            var outputValue: JSONValue?
+            if let output {
+                do { outputValue = try JSONValue(parsing: output) } catch {
+                    throw CLIError("--output: \(error.message)", exitCode: CLI.ExitCodes.invalidInput)
+                }
+            }
+            resolution = .skip(output: outputValue)
+        } else {
+            resolution = .abandon
+        }
+        let who = by ?? ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"]
+            ?? String(cString: getlogin() ?? strdup("unknown"))
+        let store = try global.openStore(create: false)
+        let engine = SagaEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
+        var record = try await CLI.guarded { try await engine.resolve(id, resolution, by: who, note: note) }
+        if run && !abandon {
+            let sagaID = record.id
+            record = try await CLI.guarded { try await engine.run(sagaID: sagaID) }
+        }
+        if json {
+            CLI.printJSON(record.summaryJSON(now: Date()))
+        } else {
+            print("resolved (\(resolution.actionName)) by \(who): saga \(record.id) is \(record.status.rawValue)")
+            if record.status.isRunnable { print("a worker will carry it on (`saga worker`), or run: saga resolve … --run") }
+        }
+    }
+}
+
+extension InterventionResolution {
+    var actionName: String {
+        switch self {
+        case .retry: "retry"
+        case .skip: "skip"
+        case .abandon: "abandon"
+        }
+    }
+}
+
+struct ReconcileCommand: SagaSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Retry failed compensations on a slow schedule, settle unknown outcomes, and hand stuck sagas back.",
+        discussion: """
+            Each pass: retries open interventions whose automatic retry is due (one attempt each, journaled as \
+            resolved by reconciliation; a retry that fails leaves the saga waiting again), re-runs probes of \
+            unknown outcomes, hands sagas whose worker is gone back to the workers, reports attempts running far \
+            past their timeout, and prints what still needs a person. `saga worker` runs the same pass periodically.
+            --once runs one pass now and retries every open intervention that has automatic retries left, \
+            whatever its schedule.
+
+            Examples:
+              saga reconcile --once
+              saga reconcile --interval 1m --retry-interval 10m --max-retries 5
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Run one pass now, then exit.")
+    var once = false
+    @Option(help: "Time between passes.")
+    var interval: String = "1m"
+    @Option(help: "Time between automatic retries of one intervention.")
+    var retryInterval: String = "5m"
+    @Option(help: "Automatic retries per intervention before only a person can settle it.")
+    var maxRetries: Int = 3
+    @Flag(help: "Print each pass's report as JSON.")
+    var json = false
+
+    func execute() async throws {
+        guard let every = SagaDuration.parse(interval), every > .zero else {
+            throw CLIError("--interval must be a duration such as 1m", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        guard let retryEvery = SagaDuration.parse(retryInterval) else {
+            throw CLIError("--retry-interval must be a duration such as 5m", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        guard maxRetries >= 0 else { throw CLIError("--max-retries must be 0 or more", exitCode: CLI.ExitCodes.invalidInput) }
+        let logger = global.makeLogger(defaultLevel: .warning)
+        let store = try global.openStore(create: false)
+        let engine = SagaEngine(store: store, logger: logger)
+        let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
+        while true {
+            let report = try await CLI.guarded { try await engine.reconcile(policy: policy, force: once) }
+            ReconcileCommand.print(report, json: json)
+            if once { return }
+            try await Task.sleep(for: every)
+        }
+    }
+
+    static func print(_ report: ReconciliationReport, json: Bool) {
+        if json {
+            Swift.print(report.json.jsonString)
+            return
+        }
+        if report.entries.isEmpty {
+            Swift.print("reconcile: nothing to do, nothing waiting for a person")
+            return
+        }
+        let rows = report.entries.map { e in
+            [e.action, e.sagaID, e.step ?? "", SagaDuration.format(.seconds(e.ageSeconds)), e.detail]
+        }
+        Swift.print(Output.table(["ACTION", "SAGA", "STEP", "AGE", "DETAIL"], rows, colorColumn: 0))
+    }
+}
