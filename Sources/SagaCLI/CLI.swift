@@ -110,6 +110,8 @@ protocol SagaSubcommand: AsyncParsableCommand {
 
 extension SagaSubcommand {
     func run() async throws {
+        // `saga list | head` closes our stdout early: end quietly instead of dying of SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         do {
             try await execute()
         } catch let error as CLIError {
