@@ -546,8 +546,20 @@ public struct SagaStateMachine: Sendable {
         if let cancelReason, !pivotSucceeded {
             return [.beginCompensation(reason: "cancelled: \(cancelReason)")]
         }
-        // A step that failed for good decides the saga's fate.
+        // A step that failed for good decides the saga's fate: once no attempt whose outcome could change that
+        // decision is still in flight. An intervention waits for every attempt (its outcome must be journaled
+        // before the saga stops); compensation waits for a pivot in flight (if the pivot succeeds, the saga can no
+        // longer be undone); other attempts in flight finish during compensation and are undone first.
+        let anyInFlight = steps.contains { $0.inFlight != nil }
+        let pivotInFlight = steps.enumerated().contains { i, s in
+            s.inFlight != nil && definition.steps[i].kind == .pivot
+        }
         for (i, s) in steps.enumerated() where s.failedForGood {
+            if anyInFlight && (pivotSucceeded || s.probeExhausted || pivotInFlight
+                || (definition.steps[i].kind == .pivot && s.unresolvedUnknown))
+            {
+                return []
+            }
             let step = definition.steps[i]
             let error = s.lastError ?? "failed"
             if s.probeExhausted {
