@@ -32,11 +32,6 @@ struct SagaResult: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The `worker --until-idle` exit bug (see ``CLISandbox/workUntilIdle(_:timeout:sourceLocation:)``).
-    var isKnownUntilIdleExitBug: Bool {
-        status == 1 && stderr.contains("ServiceGroupError: errorCode: A service has finished unexpectedly")
-    }
-
     var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
 }
 
@@ -171,14 +166,10 @@ final class CLISandbox: @unchecked Sendable {
 
     /// Runs `saga worker --until-idle ARGUMENTS` and checks that it ended well.
     ///
-    /// Known bug: `worker --until-idle` exits 1 with "ServiceGroupError … A service has finished unexpectedly" even
-    /// when it finished its work (WorkerCommand.swift registers the service with the default
-    /// `successTerminationBehavior: .cancelGroup`). That exit is tolerated here, and only that one;
-    /// `CLIWorkerTests.untilIdleExitsZero` is the (disabled) test for the bug.
     @discardableResult
     func workUntilIdle(_ arguments: [String] = [], timeout: TimeInterval = 60, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> SagaResult {
         let result = try run(["worker", "--until-idle"] + arguments, timeout: timeout)
-        #expect(result.status == 0 || result.isKnownUntilIdleExitBug, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
         return result
     }
 

@@ -11,7 +11,7 @@ import Darwin
 /// `saga worker` options and exit codes.
 @Suite(.timeLimit(.minutes(2)))
 struct CLIWorkerTests {
-    @Test(.disabled("bug: worker --until-idle exits 1 with 'ServiceGroupError … A service has finished unexpectedly' after finishing its work"))
+    @Test
     func untilIdleExitsZero() throws {
         let box = try CLISandbox()
         let id = try box.submit(["order", "--input", #"{"orderId":"idle-1"}"#])

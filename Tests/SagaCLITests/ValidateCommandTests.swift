@@ -43,7 +43,12 @@ func temporaryFolder(_ files: [String: String]) throws -> String {
         let result = try runSaga(["validate", "Workflows"])
         #expect(result.status == 0)
         #expect(result.stdout == "")
-        #expect(result.stderr == "3 files checked, 0 errors, 0 warnings\n")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Workflows").path)
+            .filter { $0.hasSuffix(".json") }.count
+        #expect(shipped >= 3)
+        #expect(result.stderr == "\(shipped) files checked, 0 errors, 0 warnings\n")
         #expect(try runSaga(["validate", "--strict", "Workflows/order.json", "Workflows/travel.json"]).status == 0)
     }
 
