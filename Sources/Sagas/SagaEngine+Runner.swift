@@ -49,6 +49,7 @@ extension SagaEngine {
             try journal.emit(&machine, type, step: inFlight.step, attempt: inFlight.attempt, error: message)
             logger.notice("recovered an interrupted attempt", metadata: ["saga.step": "\(inFlight.step)"])
         }
+        if !journal.events.isEmpty { CrashPoint.reach(.duringRecovery) }
 
         return try await withThrowingTaskGroup(of: GroupEvent.self) { group in
             var inFlight = 0
@@ -112,6 +113,7 @@ extension SagaEngine {
                     logger.info("saga \(machine.status.rawValue)")
                     return machine.status
                 }
+                if !starts.isEmpty { CrashPoint.reach(.afterAttemptJournaled) }
                 for plan in starts {
                     inFlight += 1
                     let context = makeContext(plan, machine: machine, record: record, logger: logger)
@@ -149,6 +151,7 @@ extension SagaEngine {
                     if timerDeadline == deadline { timerDeadline = nil }
                 case .attempt(let result):
                     inFlight -= 1
+                    CrashPoint.reach(result.plan.phase == .compensation ? .duringCompensation : .afterAction)
                     try journalOutcome(result, into: &journal, machine: &machine, logger: logger)
                 }
             }

@@ -132,6 +132,7 @@ final class SQLiteWriteBatcher: Sendable {
                         for item in batch {
                             reports.append(try item.apply(db))
                         }
+                        CrashPoint.reach(.insideCommit)
                         return .commit
                     }
                     return reports
