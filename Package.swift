@@ -79,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SagaCLITests",
-            dependencies: ["Sagas"],
+            dependencies: ["Sagas", "SagasSQLite", "SagasTesting"],
             swiftSettings: swiftSettings
         ),
     ]
