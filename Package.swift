@@ -15,13 +15,17 @@ let package = Package(
         .library(name: "Sagas", targets: ["Sagas"]),
         .library(name: "SagasSQLite", targets: ["SagasSQLite"]),
         .library(name: "SagasTesting", targets: ["SagasTesting"]),
+        .library(name: "SagasHTTP", targets: ["SagasHTTP"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
+        .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -46,10 +50,39 @@ let package = Package(
             dependencies: ["Sagas"],
             swiftSettings: swiftSettings
         ),
+        // The HTTP executor: the only target that knows NIO and AsyncHTTPClient (the core stays free of them).
+        .target(
+            name: "SagasHTTP",
+            dependencies: [
+                "Sagas",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The example shop's server, a library so that tests can run it in-process.
+        .target(
+            name: "SagaExampleShopKit",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SagaExampleShop",
+            dependencies: ["SagaExampleShopKit"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SagaCLI",
             dependencies: [
                 "Sagas",
+                "SagasHTTP",
                 "SagasSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,6 +107,18 @@ let package = Package(
                 "SagasSQLite",
                 "SagasTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagasHTTPTests",
+            dependencies: [
+                "Sagas",
+                "SagasHTTP",
+                "SagaExampleShopKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
