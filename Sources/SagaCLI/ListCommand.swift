@@ -85,7 +85,7 @@ struct ShowCommand: SagaSubcommand {
 
     func execute() async throws {
         let store = try global.openStore(create: false)
-        let engine = SagaEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
+        let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: id) }
         if json {
             CLI.printJSON(snapshot.json(now: Date()))

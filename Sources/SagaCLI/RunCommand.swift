@@ -20,6 +20,7 @@ struct RunCommand: SagaSubcommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var http: HTTPOptions
     @Argument(help: "A workflow file, or the name of one in the workflows folder (NAME or NAME@VERSION).")
     var workflow: String
     @OptionGroup var input: InputOption
@@ -33,7 +34,7 @@ struct RunCommand: SagaSubcommand {
         let (definition, path) = try global.resolveWorkflow(workflow)
         let value = try input.value()
         let store = try global.openStore(create: true)
-        let engine = SagaEngine(store: store, logger: logger)
+        let engine = EngineFactory.makeEngine(store: store, logger: logger, http: http)
         let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         let record = try await CLI.guarded {
             try await engine.execute(definition, input: value, id: id, baseDirectory: baseDirectory)
@@ -76,7 +77,7 @@ struct SubmitCommand: SagaSubcommand {
         let (definition, path) = try global.resolveWorkflow(workflow)
         let value = try input.value()
         let store = try global.openStore(create: true)
-        let engine = SagaEngine(store: store, logger: logger)
+        let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         let record = try await CLI.guarded {
             try await engine.start(definition, input: value, id: id, baseDirectory: baseDirectory)
@@ -110,7 +111,7 @@ struct CancelCommand: SagaSubcommand {
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
         let store = try global.openStore(create: false)
-        let engine = SagaEngine(store: store, logger: logger)
+        let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let record = try await CLI.guarded { try await engine.cancel(sagaID: id, reason: reason) }
         if json {
             CLI.printJSON(record.summaryJSON(now: Date()))

@@ -21,6 +21,7 @@ struct WorkerCommand: SagaSubcommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var http: HTTPOptions
     @Option(help: "How many sagas to drive at once.")
     var concurrency: Int = 16
     @Option(help: "How long a lease lasts without renewal (e.g. 15s).")
@@ -52,7 +53,7 @@ struct WorkerCommand: SagaSubcommand {
         var configuration = SagaEngine.Configuration()
         configuration.concurrency = concurrency
         configuration.leaseDuration = leaseDuration
-        let engine = SagaEngine(store: store, configuration: configuration, logger: logger)
+        let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WorkerService(engine: engine, untilIdle: untilIdle), successTerminationBehavior: .gracefullyShutdownGroup)
         ]
