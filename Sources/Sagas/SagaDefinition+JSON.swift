@@ -19,6 +19,17 @@ extension SagaDefinition {
         ]
         if let description { object["description"] = .string(description) }
         if let input { object["input"] = input.json }
+        if let reconciliation { object["reconciliation"] = reconciliation.json }
+        return .object(object)
+    }
+}
+
+extension ReconciliationSettings {
+    /// The settings as a workflow file writes them: only the fields that are set.
+    var json: JSONValue {
+        var object: [String: JSONValue] = [:]
+        if let retryInterval { object["retryInterval"] = .string(SagaDuration.exact(retryInterval)) }
+        if let maxAutomaticRetries { object["maxAutomaticRetries"] = .integer(maxAutomaticRetries) }
         return .object(object)
     }
 }

@@ -13,6 +13,8 @@ public struct SagaDefinition: Sendable, Hashable {
     public var defaults: StepDefaults
     /// In file order; never empty.
     public var steps: [SagaStep]
+    /// How the reconciliation job treats this workflow's interventions; `nil`: the job's own settings.
+    public var reconciliation: ReconciliationSettings?
 
     public init(
         name: String,
@@ -20,7 +22,8 @@ public struct SagaDefinition: Sendable, Hashable {
         description: String? = nil,
         input: InputSchema? = nil,
         defaults: StepDefaults = StepDefaults(),
-        steps: [SagaStep]
+        steps: [SagaStep],
+        reconciliation: ReconciliationSettings? = nil
     ) {
         self.name = name
         self.version = version
@@ -28,6 +31,7 @@ public struct SagaDefinition: Sendable, Hashable {
         self.input = input
         self.defaults = defaults
         self.steps = steps
+        self.reconciliation = reconciliation
     }
 
     /// The step named `name`.
@@ -37,6 +41,31 @@ public struct SagaDefinition: Sendable, Hashable {
 
     /// `name@version`.
     public var reference: String { "\(name)@\(version)" }
+}
+
+/// A workflow's own settings for the reconciliation job (`"reconciliation"` in a workflow file).
+///
+/// Each field that is set overrides the same field of the job's global ``ReconciliationPolicy`` for this
+/// workflow's sagas; a field left `nil` keeps the global value. (A whole `ReconciliationPolicy` could not tell a
+/// field the file sets from a default, and would silently override `saga reconcile --max-retries`.)
+public struct ReconciliationSettings: Sendable, Hashable {
+    /// How long after an intervention opened (or after the last automatic retry) the next automatic retry runs.
+    public var retryInterval: Duration?
+    /// Automatic retries per step and phase before only a person can settle it: 0 to 100.
+    public var maxAutomaticRetries: Int?
+
+    public init(retryInterval: Duration? = nil, maxAutomaticRetries: Int? = nil) {
+        self.retryInterval = retryInterval
+        self.maxAutomaticRetries = maxAutomaticRetries
+    }
+
+    /// `policy` with the fields set here replacing its own.
+    public func applied(to policy: ReconciliationPolicy) -> ReconciliationPolicy {
+        var result = policy
+        if let retryInterval { result.retryInterval = retryInterval }
+        if let maxAutomaticRetries { result.maxAutomaticRetries = maxAutomaticRetries }
+        return result
+    }
 }
 
 /// Retry policies and timeout for steps that don't set their own.

@@ -321,6 +321,9 @@ extension SagaEngine {
         // 1 and 2: open interventions (compensations, post-pivot steps, unsettled probes).
         for summary in try await interventions() {
             let intervention = summary.intervention
+            // The workflow's own `reconciliation` settings override the fields they set.
+            let definition = try? await snapshot(sagaID: intervention.sagaID).state?.definition
+            let policy = definition?.reconciliation?.applied(to: policy) ?? policy
             let lastTry =
                 (try? await interventions(sagaID: intervention.sagaID))?
                 .filter { $0.intervention.step == intervention.step && $0.intervention.resolution?.by == SagaEngine.reconciliationActor }

@@ -172,7 +172,9 @@ struct WorkflowDecoder {
 
     // MARK: Document
 
-    static let topLevelKeys = ["$schema", "name", "version", "description", "input", "defaults", "steps"]
+    static let topLevelKeys = [
+        "$schema", "name", "version", "description", "input", "defaults", "steps", "reconciliation",
+    ]
     static let stepKeys = [
         "name", "action", "compensation", "probe", "retry", "compensationRetry", "timeout", "after", "kind",
         "description",
@@ -223,6 +225,9 @@ struct WorkflowDecoder {
         var defaults = StepDefaults()
         if let member = top["defaults"] { defaults = self.defaults(member.value) }
 
+        var reconciliation: ReconciliationSettings?
+        if let member = top["reconciliation"] { reconciliation = self.reconciliation(member.value) }
+
         var steps: [DecodedStep] = []
         if let member = top["steps"] {
             if case .array(let elements) = member.value.kind {
@@ -250,7 +255,7 @@ struct WorkflowDecoder {
 
         let definition = SagaDefinition(
             name: name, version: version, description: description, input: input, defaults: defaults,
-            steps: steps.map(\.step))
+            steps: steps.map(\.step), reconciliation: reconciliation)
         return (definition, steps)
     }
 
@@ -275,6 +280,27 @@ struct WorkflowDecoder {
         }
         if let t = m["timeout"], let d = duration(t.value, field: "defaults.timeout", allowZero: false) {
             result.timeout = d
+        }
+        return result
+    }
+
+    static let reconciliationKeys = ["retryInterval", "maxAutomaticRetries"]
+
+    /// The workflow's reconciliation settings: only the fields given are set.
+    mutating func reconciliation(_ node: JSONNode) -> ReconciliationSettings? {
+        guard let m = members(of: node, what: "'reconciliation'", allowed: Self.reconciliationKeys) else { return nil }
+        var result = ReconciliationSettings()
+        if let member = m["retryInterval"] {
+            result.retryInterval = duration(member.value, field: "reconciliation.retryInterval", allowZero: true)
+        }
+        if let member = m["maxAutomaticRetries"] {
+            if member.value.isNumber, let n = member.value.plainValue.intValue, (0...100).contains(n) {
+                result.maxAutomaticRetries = n
+            } else {
+                let got = member.value.isNumber ? member.value.plainValue.jsonString : member.value.typeDescription
+                error("'reconciliation.maxAutomaticRetries' must be an integer from 0 to 100, got \(got)",
+                      at: member.value.location)
+            }
         }
         return result
     }
