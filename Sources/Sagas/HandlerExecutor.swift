@@ -28,7 +28,11 @@ public final class HandlerExecutor: StepExecutor {
         do {
             let output = try await handler(ctx)
             if context.phase == .probe {
+                // A probe's answer is not the step's output: `true` carries none, `{"happened": true, "output": X}`
+                // carries X.
                 if output == false || output["happened"] == false { return .notHappened }
+                if output == true { return .success(.null) }
+                if output["happened"] == true { return .success(output["output"] ?? .null) }
             }
             return .success(output)
         } catch let failure as StepFailure {

@@ -56,6 +56,9 @@ extension SagaEngine {
             var timerDeadline: Date?
             defer { group.cancelAll() }
             while true {
+                // Cancelled (the task driving this saga was): stop at once. Outcomes not yet journaled are lost on
+                // purpose; the next worker journals those attempts as interrupted and settles them (at least once).
+                try Task.checkCancellation()
                 if state.withLock({ $0.lostLeases.contains(sagaID) }) {
                     throw SagaError.leaseLost(sagaID, owner: configuration.workerID, holder: nil)
                 }
@@ -150,6 +153,8 @@ extension SagaEngine {
                 case .timer(let deadline):
                     if timerDeadline == deadline { timerDeadline = nil }
                 case .attempt(let result):
+                    // An attempt that ended because this task was cancelled has no outcome worth journaling.
+                    try Task.checkCancellation()
                     inFlight -= 1
                     CrashPoint.reach(result.plan.phase == .compensation ? .duringCompensation : .afterAction)
                     try journalOutcome(result, into: &journal, machine: &machine, logger: logger)
@@ -267,7 +272,8 @@ extension SagaEngine {
             switch v {
             case .string(let s): .string(clean(s))
             case .array(let a): .array(a.map(cleanValue))
-            case .object(let o): .object(o.mapValues(cleanValue))
+            case .object(let o):
+                .object(Dictionary(o.map { (clean($0.key), cleanValue($0.value)) }, uniquingKeysWith: { a, _ in a }))
             default: v
             }
         }
