@@ -382,7 +382,9 @@ extension SagaEngine {
 
         // 3: runnable sagas whose lease expired, or whose owner on this host is gone: hand them to the workers.
         for record in try await store.leasedSagas(limit: 10_000) {
-            guard let owner = record.owner, owner != configuration.workerID else { continue }
+            // Sagas this job already handed back (owner "reconciliation", lease expired) wait for a worker's claim.
+            guard let owner = record.owner, owner != configuration.workerID, owner != SagaEngine.reconciliationActor
+            else { continue }
             let expired = (record.leaseExpiresAt ?? .distantPast) <= t
             if expired || SagaEngine.isDeadLocalWorker(owner) {
                 // Hand over with an already expired lease: the next worker's claim takes it.

@@ -330,7 +330,7 @@ import Testing
     }
 
     /// Like compensation, stopping for a person waits for attempts in flight: their outcomes must be journaled.
-    @Test(.disabled("bug: SagaStateMachine.decideForward returns .needIntervention while another attempt is in flight, so the engine stops the saga, cancels that attempt and never journals its outcome"))
+    @Test
     func interventionWaitsForAttemptsInFlight() throws {
         let definition = S.definition([
             S.step("charge", after: [], compensation: false, kind: .pivot),
