@@ -64,6 +64,10 @@ public final class SagaEngine: Service, Sendable {
         var lostLeases: Set<String> = []
         var shuttingDown = false
         var lastTakeOverScan = Date.distantPast
+        /// The last scan took sagas over: scan again at once, there may be more.
+        var rescanNow = false
+        /// Sagas taken over from dead workers, waiting for a free slot (their leases are renewed meanwhile).
+        var takenOver: [String] = []
     }
 
     /// Creates an engine.
@@ -333,10 +337,23 @@ public final class SagaEngine: Service, Sendable {
                 try await group.waitForAll()
             }
         }
+        // Sagas taken over but never driven: let another worker have them at once.
+        let undriven = state.withLock { s in
+            defer { s.takenOver.removeAll() }
+            return s.takenOver
+        }
+        for id in undriven {
+            state.withLock { _ = $0.active.remove(id) }
+            try? await store.release(sagaID: id, owner: configuration.workerID)
+        }
         logger.info("worker stopped", metadata: ["worker": "\(configuration.workerID)"])
     }
 
     private func claimOne() async throws -> SagaRecord? {
+        while let id = state.withLock({ $0.takenOver.popLast() }) {
+            if let record = try await store.saga(id: id), record.owner == configuration.workerID { return record }
+            state.withLock { _ = $0.active.remove(id) }
+        }
         let claimed = try await store.claimNext(
             owner: configuration.workerID,
             now: now(),
@@ -344,20 +361,38 @@ public final class SagaEngine: Service, Sendable {
             limit: 1
         )
         if let record = claimed.first { return record }
-        // Leases held by dead workers on this host need not wait for expiry.
+        // Leases held by dead workers on this host need not wait for expiry. One slot scans at a time; after a scan
+        // that took sagas over, the next may start at once (a restarted worker finds thousands), otherwise once a
+        // second.
         let scan = state.withLock { s -> Bool in
             let t = now()
-            guard t.timeIntervalSince(s.lastTakeOverScan) > 1 else { return false }
+            guard s.rescanNow || t.timeIntervalSince(s.lastTakeOverScan) > 1 else { return false }
             s.lastTakeOverScan = t
+            s.rescanNow = false
             return true
         }
         guard scan else { return nil }
-        for candidate in try await store.leasedSagas(limit: 1000) {
-            if try await takeOverIfOwnerDead(candidate) {
-                if let record = try await store.saga(id: candidate.id) { return record }
-            }
+        let candidates = try await store.leasedSagas(limit: 1000).filter { candidate in
+            guard let owner = candidate.owner else { return false }
+            return owner != configuration.workerID && SagaEngine.isDeadLocalWorker(owner)
         }
-        return nil
+        // Concurrently, so that the store can commit the take-overs together.
+        let taken = try await withThrowingTaskGroup(of: String?.self) { group in
+            for candidate in candidates {
+                group.addTask { try await self.takeOverIfOwnerDead(candidate) ? candidate.id : nil }
+            }
+            var taken: [String] = []
+            for try await id in group { if let id { taken.append(id) } }
+            return taken
+        }
+        guard !taken.isEmpty else { return nil }
+        state.withLock { s in
+            s.rescanNow = true
+            s.takenOver.append(contentsOf: taken)
+            // Renewed like the sagas being driven until a slot drives them.
+            s.active.formUnion(taken)
+        }
+        return try await claimOne()
     }
 
     /// Takes a saga over when its owner is a worker on this host whose process is gone.
