@@ -37,6 +37,7 @@ struct SagaCommand: AsyncParsableCommand {
             ResolveCommand.self,
             ReconcileCommand.self,
             ValidateCommand.self,
+            BenchCommand.self,
         ]
     )
 }

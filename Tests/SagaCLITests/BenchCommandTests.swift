@@ -1,0 +1,116 @@
+import Foundation
+import Sagas
+import Testing
+
+/// `saga bench` against the built binary: the report's fields exist and agree with each other. No timing is asserted.
+@Suite(.timeLimit(.minutes(3)))
+struct BenchCommandTests {
+    /// Runs `saga bench ARGS --json` and returns the report.
+    private func bench(_ box: CLISandbox, _ arguments: [String]) throws -> JSONValue {
+        let result = try box.run(["bench"] + arguments + ["--json"])
+        #expect(result.status == 0, "\(result)")
+        return try result.json()
+    }
+
+    private func number(_ report: JSONValue, _ key: String) -> Double {
+        report[key]?.doubleValue ?? .nan
+    }
+
+    @Test func throughputReportIsConsistent() throws {
+        let box = try CLISandbox()
+        let r = try bench(box, ["--sagas", "50", "--steps", "4", "--concurrency", "8"])
+        for key in [
+            "sagasPerSecond", "stepsPerSecond", "commitsPerSecond", "peakMemoryBytes", "rowsPerStep", "commits",
+            "eventRows", "databaseBytesPerSaga", "elapsedSeconds", "flushProbeUs",
+        ] {
+            #expect(r[key] != nil, "missing \(key) in \(r)")
+        }
+        for key in ["p50", "p95", "p99"] {
+            #expect((r["latencyMs"]?[key]?.doubleValue ?? -1) > 0, "latencyMs.\(key)")
+        }
+        #expect(r["completed"] == 50)
+        #expect(r["compensated"] == 0)
+        #expect(r["actionsRun"] == 200)
+        #expect(r["synchronous"] == "full")
+        #expect(r["database"] == "temporary")
+        // Same elapsed time for both rates: steps/s is sagas/s times the steps.
+        #expect(abs(number(r, "stepsPerSecond") - number(r, "sagasPerSecond") * 4) < 1e-6 * number(r, "stepsPerSecond"))
+        // A 4-step saga journals 10 events: 2.5 rows per step.
+        #expect(number(r, "rowsPerStep") == 2.5)
+        #expect(number(r, "peakMemoryBytes") > 1_000_000)
+        #expect(number(r, "databaseBytesPerSaga") > 0)
+        let p = r["latencyMs"]
+        #expect((p?["p50"]?.doubleValue ?? 0) <= (p?["p95"]?.doubleValue ?? 0))
+        #expect((p?["p95"]?.doubleValue ?? 0) <= (p?["p99"]?.doubleValue ?? 0))
+    }
+
+    @Test func failingSagasCompensate() throws {
+        let box = try CLISandbox()
+        let r = try bench(box, ["--sagas", "60", "--steps", "4", "--concurrency", "8", "--fail-rate", "0.5"])
+        let completed = r["completed"]?.intValue ?? -1
+        let compensated = r["compensated"]?.intValue ?? -1
+        #expect(completed + compensated == 60)
+        #expect(compensated > 0 && completed > 0)
+        #expect(r["other"] == 0)
+        let actions = r["actionsRun"]?.intValue ?? -1
+        let compensations = r["compensationsRun"]?.intValue ?? -1
+        // A saga failing at step f runs f actions and f-1 compensations; a completed one runs 4 actions.
+        #expect(actions <= 60 * 4 && actions >= completed * 4 + compensated)
+        #expect(compensations == actions - completed * 4 - compensated)
+        #expect(number(r, "rowsPerStep") > 0)
+        #expect(abs(number(r, "stepsPerSecond") - Double(actions + compensations) / number(r, "elapsedSeconds")) < 1e-6 * number(r, "stepsPerSecond"))
+    }
+
+    @Test func latencyModeReportsPerStep() throws {
+        let box = try CLISandbox()
+        let r = try bench(box, ["--mode", "latency", "--sagas", "5"])
+        #expect(r["mode"] == "latency")
+        #expect(r["concurrency"] == 1)
+        #expect(r["completed"] == 5)
+        #expect((r["latencyPerStepMs"]?["p50"]?.doubleValue ?? 0) > 0)
+        // One at a time, nothing to group: one write per commit.
+        #expect(r["commits"] == r["writes"])
+
+        let failing = try bench(box, ["--mode", "latency", "--sagas", "3", "--fail-rate", "1", "--fail-step", "3"])
+        #expect(failing["compensated"] == 3)
+        #expect(failing["actionsRun"] == 9)
+        #expect(failing["compensationsRun"] == 6)
+    }
+
+    @Test func recoveryResumesSagasOfAKilledProcess() throws {
+        let box = try CLISandbox()
+        let r = try bench(box, ["--mode", "recovery", "--sagas", "20", "--steps", "3", "--concurrency", "8"])
+        #expect(r["mode"] == "recovery")
+        #expect(r["completed"] == 20)
+        #expect(r["other"] == 0)
+        // Each saga's first step was in flight when the child died: a probe settles it, then steps 2 and 3 run.
+        #expect(r["probesRun"] == 20)
+        #expect(r["actionsRun"] == 40)
+    }
+
+    @Test func refusesToOverwriteADatabase() throws {
+        let box = try CLISandbox()
+        let path = "\(box.root)/bench.db"
+        try Data("not empty".utf8).write(to: URL(fileURLWithPath: path))
+        let refused = try box.run(["bench", "--db", path, "--sagas", "2"])
+        #expect(refused.status == 4, "\(refused)")
+        #expect(refused.stderr.contains("--force"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("not empty".utf8))
+
+        let forced = try bench(box, ["--db", path, "--sagas", "2", "--force", "--sync", "normal"])
+        #expect(forced["completed"] == 2)
+        #expect(forced["synchronous"] == "normal")
+        #expect(forced["database"]?.stringValue == path)
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test(arguments: [
+        ["--sagas", "0"], ["--steps", "0"], ["--fail-rate", "1.5"], ["--mode", "fast"], ["--sync", "off"],
+        ["--fail-step", "5", "--steps", "4"],
+    ])
+    func rejectsInvalidOptions(_ arguments: [String]) throws {
+        let box = try CLISandbox()
+        let result = try box.run(["bench"] + arguments)
+        #expect(result.status == 2, "\(result)")
+    }
+}
