@@ -51,6 +51,18 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+extension GlobalOptions {
+    /// Resolves a WORKFLOW argument and journals a saga for it (or finds the saga with that id): what `run` and
+    /// `submit` share. Commands run in the workflow file's folder.
+    func startSaga(_ workflow: String, input: JSONValue, id: String?, engine: SagaEngine) async throws -> SagaRecord {
+        let (definition, path) = try resolveWorkflow(workflow)
+        let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        return try await CLI.guarded {
+            try await engine.start(definition, input: input, id: id, baseDirectory: baseDirectory)
+        }
+    }
+}
+
 /// Reads `--input`: JSON text, `@file.json`, or `-` for standard input.
 struct InputOption: ParsableArguments {
     @Option(

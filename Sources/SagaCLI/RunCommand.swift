@@ -31,14 +31,11 @@ struct RunCommand: SagaSubcommand {
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
-        let (definition, path) = try global.resolveWorkflow(workflow)
-        let value = try input.value()
         let store = try global.openStore(create: true)
         let engine = EngineFactory.makeEngine(store: store, logger: logger, http: http)
-        let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
-        let record = try await CLI.guarded {
-            try await engine.execute(definition, input: value, id: id, baseDirectory: baseDirectory)
-        }
+        let started = try await global.startSaga(workflow, input: try input.value(), id: id, engine: engine)
+        let record = try await CLI.guarded { try await engine.run(sagaID: started.id) }
+        await EngineFactory.shutdown()
         let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: record.id) }
         if json {
             CLI.printJSON(snapshot.json(now: Date()))
@@ -74,14 +71,9 @@ struct SubmitCommand: SagaSubcommand {
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
-        let (definition, path) = try global.resolveWorkflow(workflow)
-        let value = try input.value()
         let store = try global.openStore(create: true)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
-        let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
-        let record = try await CLI.guarded {
-            try await engine.start(definition, input: value, id: id, baseDirectory: baseDirectory)
-        }
+        let record = try await global.startSaga(workflow, input: try input.value(), id: id, engine: engine)
         print(record.id)
     }
 }

@@ -65,6 +65,7 @@ struct WorkerCommand: SagaSubcommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await CLI.guarded { try await group.run() }
+        await EngineFactory.shutdown()
     }
 }
 
