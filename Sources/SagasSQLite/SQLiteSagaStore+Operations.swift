@@ -124,37 +124,52 @@ extension SQLiteSagaStore {
             let holder: String? = row["owner"]
             guard holder == owner else { throw SagaError.leaseLost(sagaID, owner: owner, holder: holder) }
             let lastSeq: Int = row["last_seq"]
-            var expected = lastSeq + 1
-            for event in events {
-                guard event.seq == expected else {
-                    throw SagaError(
-                        .corruptJournal,
-                        "saga \(sagaID): event \(event.seq) does not follow event \(expected - 1)",
-                        sagaID: sagaID
-                    )
-                }
-                expected += 1
-            }
-            try SQLiteRows.insert(events, sagaID: sagaID, db: db)
-            try db.cachedStatement(
-                sql: """
-                    UPDATE sagas SET
-                        status = ?,
-                        current_step = COALESCE(?, current_step),
-                        last_error = COALESCE(?, last_error),
-                        updated_at = COALESCE(?, updated_at),
-                        last_seq = ?,
-                        owner = CASE WHEN ? THEN NULL ELSE owner END,
-                        lease_expires_at = CASE WHEN ? THEN NULL ELSE ? END
-                    WHERE id = ?
-                    """
-            ).execute(
-                arguments: [
-                    progress.status.rawValue, progress.currentStep, progress.lastError, updatedAt, expected - 1,
-                    release, release, until, sagaID,
-                ]
+            try Self.continueJournal(
+                db, sagaID: sagaID, after: lastSeq, with: events, progress: progress,
+                updatedAt: updatedAt, leaseUntil: release ? nil : until
             )
         }
+    }
+
+    /// Checks that `events` continue a journal that ends at `lastSeq`, inserts them and updates the saga's
+    /// summary; the lease is extended to `leaseUntil`, or released when it is `nil`. What `append` and
+    /// `appendUnowned` share, inside their transaction.
+    private static func continueJournal(
+        _ db: Database,
+        sagaID: String,
+        after lastSeq: Int,
+        with events: [SagaEvent],
+        progress: SagaProgress,
+        updatedAt: Int64?,
+        leaseUntil: Int64?
+    ) throws {
+        for (offset, event) in events.enumerated() where event.seq != lastSeq + 1 + offset {
+            throw SagaError(
+                .corruptJournal,
+                "saga \(sagaID): event \(event.seq) does not follow event \(lastSeq + offset)",
+                sagaID: sagaID
+            )
+        }
+        try SQLiteRows.insert(events, sagaID: sagaID, db: db)
+        let release = leaseUntil == nil
+        try db.cachedStatement(
+            sql: """
+                UPDATE sagas SET
+                    status = ?,
+                    current_step = COALESCE(?, current_step),
+                    last_error = COALESCE(?, last_error),
+                    updated_at = COALESCE(?, updated_at),
+                    last_seq = ?,
+                    owner = CASE WHEN ? THEN NULL ELSE owner END,
+                    lease_expires_at = CASE WHEN ? THEN NULL ELSE ? END
+                WHERE id = ?
+                """
+        ).execute(
+            arguments: [
+                progress.status.rawValue, progress.currentStep, progress.lastError, updatedAt,
+                lastSeq + events.count, release, release, leaseUntil, sagaID,
+            ]
+        )
     }
 
     /// Appends events to a saga no worker holds, if its journal still ends at `expectedLastSeq` (compare-and-set).
@@ -188,27 +203,9 @@ extension SQLiteSagaStore {
             guard lastSeq == expectedLastSeq else {
                 throw SagaError.journalMoved(sagaID, expected: expectedLastSeq, actual: lastSeq)
             }
-            for (offset, event) in events.enumerated() where event.seq != expectedLastSeq + 1 + offset {
-                throw SagaError(.corruptJournal, "saga \(sagaID): event \(event.seq) does not follow", sagaID: sagaID)
-            }
-            try SQLiteRows.insert(events, sagaID: sagaID, db: db)
-            try db.cachedStatement(
-                sql: """
-                    UPDATE sagas SET
-                        status = ?,
-                        current_step = COALESCE(?, current_step),
-                        last_error = COALESCE(?, last_error),
-                        updated_at = COALESCE(?, updated_at),
-                        last_seq = ?,
-                        owner = NULL,
-                        lease_expires_at = NULL
-                    WHERE id = ?
-                    """
-            ).execute(
-                arguments: [
-                    progress.status.rawValue, progress.currentStep, progress.lastError, updatedAt,
-                    expectedLastSeq + events.count, sagaID,
-                ]
+            try Self.continueJournal(
+                db, sagaID: sagaID, after: lastSeq, with: events, progress: progress,
+                updatedAt: updatedAt, leaseUntil: nil
             )
         }
     }
