@@ -31,9 +31,10 @@ struct RunCommand: SagaSubcommand {
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
+        let value = try input.value()  // before the database is opened (and maybe created)
         let store = try global.openStore(create: true)
         let engine = EngineFactory.makeEngine(store: store, logger: logger, http: http)
-        let started = try await global.startSaga(workflow, input: try input.value(), id: id, engine: engine)
+        let started = try await global.startSaga(workflow, input: value, id: id, engine: engine)
         let record = try await CLI.guarded { try await engine.run(sagaID: started.id) }
         await EngineFactory.shutdown()
         let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: record.id) }
@@ -71,9 +72,10 @@ struct SubmitCommand: SagaSubcommand {
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
+        let value = try input.value()  // before the database is opened (and maybe created)
         let store = try global.openStore(create: true)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
-        let record = try await global.startSaga(workflow, input: try input.value(), id: id, engine: engine)
+        let record = try await global.startSaga(workflow, input: value, id: id, engine: engine)
         print(record.id)
     }
 }

@@ -112,7 +112,7 @@ enum TestSupport {
 
     /// Polls until `condition` holds, at most `timeout`; returns whether it held. For state only a store shows.
     static func eventually(
-        timeout: Duration = .seconds(5),
+        timeout: Duration = .seconds(30),
         _ condition: @Sendable () async throws -> Bool
     ) async rethrows -> Bool {
         let deadline = ContinuousClock.now + timeout
