@@ -20,7 +20,10 @@ struct AttemptResult: Sendable {
 extension SagaEngine {
     /// Drives a saga whose lease this engine holds until it is terminal, needs intervention, loses its lease, or the
     /// engine shuts down. Returns the status it left the saga in.
-    func drive(_ record: SagaRecord) async throws -> SagaStatus {
+    ///
+    /// With `creating`, the saga is new: its first write creates it leased (`SagaStoreCreatingLeased`) with that
+    /// `saga.started` event and the attempts it starts with; `nil` is returned when the saga already existed.
+    func drive(_ record: SagaRecord, creating started: SagaEvent? = nil) async throws -> SagaStatus? {
         let sagaID = record.id
         state.withLock { _ = $0.active.insert(sagaID); $0.lostLeases.remove(sagaID) }
         defer { state.withLock { _ = $0.active.remove(sagaID); $0.cancelRequests[sagaID] = nil } }
@@ -29,13 +32,19 @@ extension SagaEngine {
 
         let definition = try definition(of: record)
         var machine = SagaStateMachine(sagaID: sagaID, definition: definition)
-        for event in try await store.events(sagaID: sagaID) {
-            try machine.apply(event)
+        var journal = JournalBuffer(sagaID: sagaID, now: now)
+        if let started {
+            try machine.apply(started)
+            journal.events = [started]
+            journal.creating = record
+        } else {
+            for event in try await store.events(sagaID: sagaID) {
+                try machine.apply(event)
+            }
         }
         if record.cancelRequestedAt != nil, let reason = record.cancelReason {
             state.withLock { $0.cancelRequests[sagaID] = reason }
         }
-        var journal = JournalBuffer(sagaID: sagaID, now: now)
 
         // Attempts a previous worker journaled as started but never finished: they may have run.
         for inFlight in machine.attemptsInFlight {
@@ -111,6 +120,9 @@ extension SagaEngine {
                     }
                 }
                 // Journal first, then act.
+                if journal.creating != nil {
+                    guard try await create(&journal, status: machine.status) else { return nil }
+                }
                 try await flush(&journal, status: machine.status)
                 if !machine.status.isRunnable {
                     logger.info("saga \(machine.status.rawValue)")
@@ -341,6 +353,29 @@ extension SagaEngine {
         }
     }
 
+    /// Creates the saga leased to this worker with the buffered events; `false` when it already existed (nothing
+    /// was written).
+    private func create(_ journal: inout JournalBuffer, status: SagaStatus) async throws -> Bool {
+        guard let record = journal.creating, let store = store as? any SagaStoreCreatingLeased else {
+            preconditionFailure("a leased creation needs a SagaStoreCreatingLeased")
+        }
+        let creation = try await store.createLeased(
+            record,
+            events: journal.events,
+            owner: configuration.workerID,
+            progress: SagaProgress(status: status, currentStep: journal.currentStep, lastError: journal.lastError),
+            leaseUntil: leaseDeadline()
+        )
+        guard case .created = creation else { return false }
+        // A renewal that ran before the saga existed found no lease to renew: it was not lost.
+        state.withLock { _ = $0.lostLeases.remove(journal.sagaID) }
+        journal.creating = nil
+        journal.events.removeAll(keepingCapacity: true)
+        journal.currentStep = nil
+        journal.lastError = nil
+        return true
+    }
+
     /// Appends the buffered events in one write, retrying while the database is locked or full: nothing acts on an
     /// event before it is durable.
     private func flush(_ journal: inout JournalBuffer, status: SagaStatus) async throws {
@@ -375,6 +410,8 @@ struct JournalBuffer {
     let sagaID: String
     let now: @Sendable () -> Date
     var events: [SagaEvent] = []
+    /// A new saga that the first write creates (leased), instead of appending to it.
+    var creating: SagaRecord?
     var currentStep: String?
     var lastError: String?
 

@@ -131,6 +131,24 @@ public final class SagaEngine: Service, Sendable {
         id: String? = nil,
         baseDirectory: String? = nil
     ) async throws -> SagaRecord {
+        let (record, started) = try prepareStart(definition, input: input, id: id, baseDirectory: baseDirectory)
+        let sagaID = record.id
+        let creation = try await store.create(record, events: [started])
+        if case .existing = creation {
+            logger.debug("saga already exists", metadata: ["saga.id": "\(sagaID)"])
+        } else {
+            logger.info("saga started", metadata: ["saga.id": "\(sagaID)", "saga.workflow": "\(definition.reference)"])
+        }
+        return creation.record
+    }
+
+    /// The record and first event of a new saga, after checking its id and input.
+    func prepareStart(
+        _ definition: SagaDefinition,
+        input: JSONValue,
+        id: String?,
+        baseDirectory: String?
+    ) throws(SagaError) -> (SagaRecord, SagaEvent) {
         let sagaID = id ?? SagaEngine.newSagaID()
         try SagaEngine.checkID(sagaID)
         if let schema = definition.input {
@@ -157,13 +175,7 @@ public final class SagaEngine: Service, Sendable {
             updatedAt: at
         )
         let started = SagaEvent(seq: 1, at: at, type: .sagaStarted, data: ["input": input])
-        let creation = try await store.create(record, events: [started])
-        if case .existing = creation {
-            logger.debug("saga already exists", metadata: ["saga.id": "\(sagaID)"])
-        } else {
-            logger.info("saga started", metadata: ["saga.id": "\(sagaID)", "saga.workflow": "\(definition.reference)"])
-        }
-        return creation.record
+        return (record, started)
     }
 
     /// Starts a saga and drives it in this task until it is terminal or needs intervention.
@@ -173,6 +185,12 @@ public final class SagaEngine: Service, Sendable {
         id: String? = nil,
         baseDirectory: String? = nil
     ) async throws -> SagaRecord {
+        if store is any SagaStoreCreatingLeased {
+            // One write starts the saga, leases it and journals its first attempts; `run` then only reads it back.
+            if let record = try await executeLeased(definition, input: input, id: id, baseDirectory: baseDirectory) {
+                return try await run(sagaID: record.id)
+            }
+        }
         let record = try await start(definition, input: input, id: id, baseDirectory: baseDirectory)
         return try await run(sagaID: record.id)
     }
