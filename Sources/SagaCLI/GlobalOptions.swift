@@ -42,12 +42,6 @@ struct GlobalOptions: ParsableArguments {
         logger.logLevel = level
         return logger
     }
-
-    /// Resolves a WORKFLOW argument: a file path, `NAME` (its highest version) or `NAME@VERSION`.
-    func resolveWorkflow(_ reference: String) throws -> (definition: SagaDefinition, path: String) {
-        try CLI.guarded {
-            try WorkflowCatalog(directory: workflowsDirectory).resolve(reference)
-        }
     }
 }
 
@@ -55,11 +49,8 @@ extension GlobalOptions {
     /// Resolves a WORKFLOW argument and journals a saga for it (or finds the saga with that id): what `run` and
     /// `submit` share. Commands run in the workflow file's folder.
     func startSaga(_ workflow: String, input: JSONValue, id: String?, engine: SagaEngine) async throws -> SagaRecord {
-        let (definition, path) = try resolveWorkflow(workflow)
-        let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
-        return try await CLI.guarded {
-            try await engine.start(definition, input: input, id: id, baseDirectory: baseDirectory)
-        }
+        let catalog = WorkflowCatalog(directory: workflowsDirectory)
+        return try await CLI.guarded { try await engine.start(workflow: workflow, in: catalog, input: input, id: id) }
     }
 }
 
