@@ -42,7 +42,6 @@ struct GlobalOptions: ParsableArguments {
         logger.logLevel = level
         return logger
     }
-    }
 }
 
 extension GlobalOptions {
