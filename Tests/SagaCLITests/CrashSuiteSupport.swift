@@ -201,6 +201,30 @@ enum CrashSuite {
         return (report, journals)
     }
 
+    /// The `saga` binary the chaos runs use: `SAGA_TEST_BINARY` when set (a copy, so that a long soak does not race a
+    /// rebuild of `.build/debug/saga`), else the built one.
+    static var binary: String {
+        ProcessInfo.processInfo.environment["SAGA_TEST_BINARY"].flatMap { $0.isEmpty ? nil : $0 } ?? CLISandbox.binary
+    }
+
+    /// `box.start`, with ``binary``.
+    static func start(_ box: CLISandbox, _ arguments: [String]) throws -> SagaProcess {
+        let id = UUID().uuidString
+        let (outPath, errPath) = ("\(box.root)/out-\(id).txt", "\(box.root)/err-\(id).txt")
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: box.root)
+        process.environment = box.environment
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return SagaProcess(process: process, stdoutPath: outPath, stderrPath: errPath)
+    }
+
     /// The exit signal of a process that was killed by one (`nil` when it exited).
     static func signal(of process: SagaProcess) -> Int32? {
         process.terminatedBySignal ? process.process.terminationStatus : nil

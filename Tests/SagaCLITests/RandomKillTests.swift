@@ -65,7 +65,7 @@ struct RandomKillTests {
         let reader = try SQLiteSagaStore(path: box.database, configuration: .init(createIfMissing: false, readOnly: true))
         var killed: [String: Date] = [:]
         var history: [Kill] = []
-        var worker = try box.start(arguments)
+        var worker = try CrashSuite.start(box, arguments)
         while history.count < kills && Date() < deadline {
             usleep(UInt32(Double.random(in: 0.15...maxLife, using: &rng) * 1_000_000))
             let at = Date()
@@ -73,7 +73,7 @@ struct RandomKillTests {
             #expect(worker.wait(timeout: 10) != nil)
             #expect(CrashSuite.signal(of: worker) == SIGKILL, "the worker exited before it was killed: \(worker.stderr)")
             killed[String(worker.pid)] = at
-            worker = try box.start(arguments)
+            worker = try CrashSuite.start(box, arguments)
             history.append(Kill(at: at, replacementStarted: Date()))
             // Stop killing once nothing is left to interrupt.
             let counts = try await reader.countByStatus()
@@ -83,7 +83,9 @@ struct RandomKillTests {
         worker.wait(timeout: 10)
         killed[String(worker.pid)] = Date()
         let last = Date()
-        try box.workUntilIdle(["--concurrency", "\(concurrency)", "--lease", "2s", "--log-level", "error"], timeout: max(60, deadline.timeIntervalSinceNow))
+        let finisher = try CrashSuite.start(box, ["worker", "--until-idle"] + arguments.dropFirst())
+        let finished = finisher.wait(timeout: max(60, deadline.timeIntervalSinceNow))
+        #expect(finished == 0, "worker --until-idle: \(finisher.stderr)")
         history.append(Kill(at: last, replacementStarted: last))
         let seconds = Date().timeIntervalSince(began)
 
