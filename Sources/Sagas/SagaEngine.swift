@@ -57,6 +57,8 @@ public final class SagaEngine: Service, Sendable {
     private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
     let state = Mutex(EngineState())
     private let definitions = Mutex<[String: SagaDefinition]>([:])
+    /// The pinned text of definitions this engine started sagas with: serializing one costs more than a step.
+    private let definitionTexts = Mutex<[SagaDefinition: String]>([:])
 
     struct EngineState {
         var active: Set<String> = []
@@ -162,7 +164,7 @@ public final class SagaEngine: Service, Sendable {
             }
         }
         let at = now()
-        let snapshot = definition.json.jsonString
+        let snapshot = definitionText(definition)
         let record = SagaRecord(
             id: sagaID,
             workflow: definition.name,
@@ -262,6 +264,17 @@ public final class SagaEngine: Service, Sendable {
                 "invalid saga id '\(id)': use 1 to 128 letters, digits, '-', '_', '.' or ':'"
             )
         }
+    }
+
+    /// The workflow format text a new saga pins, cached per definition.
+    func definitionText(_ definition: SagaDefinition) -> String {
+        if let text = definitionTexts.withLock({ $0[definition] }) { return text }
+        let text = definition.json.jsonString
+        definitionTexts.withLock {
+            if $0.count > 256 { $0.removeAll() }
+            $0[definition] = text
+        }
+        return text
     }
 
     func definition(of record: SagaRecord) throws(SagaError) -> SagaDefinition {
