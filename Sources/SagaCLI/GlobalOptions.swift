@@ -26,11 +26,22 @@ struct GlobalOptions: ParsableArguments {
         workflows ?? ProcessInfo.processInfo.environment["SAGA_WORKFLOWS"].flatMap { $0.isEmpty ? nil : $0 } ?? "Workflows"
     }
 
-    /// Opens the store. Read-only commands pass `create: false`, so a mistyped path is an error, not a new file.
-    func openStore(create: Bool) throws -> SQLiteSagaStore {
+    /// How a command opens the database.
+    enum StoreAccess {
+        /// Commands that start sagas: a missing file is created.
+        case create
+        /// Commands that change existing sagas: a missing file is an error, not a new empty database.
+        case write
+        /// Commands that only look: opened read-only, so they never wait for writers nor modify the file.
+        case read
+    }
+
+    /// Opens the store.
+    func openStore(_ access: StoreAccess) throws -> SQLiteSagaStore {
         try CLI.guarded {
             var configuration = SQLiteSagaStore.Configuration()
-            configuration.createIfMissing = create
+            configuration.createIfMissing = access == .create
+            configuration.readOnly = access == .read
             return try SQLiteSagaStore(path: databasePath, configuration: configuration)
         }
     }

@@ -41,7 +41,7 @@ struct ListCommand: SagaSubcommand {
             statuses.append(parsed)
         }
         guard limit >= 1 else { throw CLIError("--limit must be at least 1", exitCode: CLI.ExitCodes.invalidInput) }
-        let store = try global.openStore(create: false)
+        let store = try global.openStore(.read)
         let records = try await CLI.guarded {
             try await store.list(SagaQuery(statuses: statuses, workflow: workflow, limit: limit))
         }
@@ -84,7 +84,7 @@ struct ShowCommand: SagaSubcommand {
     var json = false
 
     func execute() async throws {
-        let store = try global.openStore(create: false)
+        let store = try global.openStore(.read)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: id) }
         if json {

@@ -32,7 +32,7 @@ struct RunCommand: SagaSubcommand {
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
         let value = try input.value()  // before the database is opened (and maybe created)
-        let store = try global.openStore(create: true)
+        let store = try global.openStore(.create)
         let engine = EngineFactory.makeEngine(store: store, logger: logger, http: http)
         let started = try await global.startSaga(workflow, input: value, id: id, engine: engine)
         let record = try await CLI.guarded { try await engine.run(sagaID: started.id) }
@@ -73,7 +73,7 @@ struct SubmitCommand: SagaSubcommand {
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
         let value = try input.value()  // before the database is opened (and maybe created)
-        let store = try global.openStore(create: true)
+        let store = try global.openStore(.create)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let record = try await global.startSaga(workflow, input: value, id: id, engine: engine)
         print(record.id)
@@ -104,7 +104,7 @@ struct CancelCommand: SagaSubcommand {
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
-        let store = try global.openStore(create: false)
+        let store = try global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let record = try await CLI.guarded { try await engine.cancel(sagaID: id, reason: reason) }
         if json {

@@ -49,7 +49,7 @@ struct WorkerCommand: SagaSubcommand {
             throw CLIError("--retry-interval must be a duration such as 5m", exitCode: CLI.ExitCodes.invalidInput)
         }
         let logger = global.makeLogger(defaultLevel: .info)
-        let store = try global.openStore(create: true)
+        let store = try global.openStore(.create)
         var configuration = SagaEngine.Configuration()
         configuration.concurrency = concurrency
         configuration.leaseDuration = leaseDuration

@@ -87,7 +87,9 @@ public struct CommandExecutor: StepExecutor {
             return .unknown("killed after its timeout of \(SagaDuration.format(context.timeout)) (process group \(result.pid))")
         }
         if result.outputTooLarge {
-            return .failure(.permanent("output is larger than \(maxOutputBytes) bytes"))
+            return .failure(
+                .permanent("saga \(context.sagaID), step \(context.step): output is larger than \(maxOutputBytes) bytes")
+            )
         }
         let stderrTail = ChildProcess.tail(result.stderr, lines: 5)
         switch result.termination {

@@ -264,7 +264,7 @@ extension SagaEngine {
             let size = output.jsonString.utf8.count
             if size > configuration.maxOutputBytes {
                 return finish(
-                    .failure(.permanent("output of step '\(plan.step.name)' is \(size) bytes, more than the limit of \(configuration.maxOutputBytes)")),
+                    .failure(.permanent("saga \(context.sagaID), step \(plan.step.name): output is \(size) bytes, more than the limit of \(configuration.maxOutputBytes)")),
                     secrets: resolution.secrets
                 )
             }
