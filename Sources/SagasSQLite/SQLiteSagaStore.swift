@@ -120,6 +120,10 @@ public final class SQLiteSagaStore: SagaStore {
 
         try SQLiteSagaStore.preflight(path: path, configuration: configuration, errors: errors)
 
+        if !configuration.readOnly {
+            SQLiteSagaStore.prepareWAL(for: path)
+        }
+
         var grdb = GRDB.Configuration()
         grdb.readonly = configuration.readOnly
         grdb.foreignKeysEnabled = true
@@ -175,6 +179,28 @@ public final class SQLiteSagaStore: SagaStore {
                 "sqlite.readOnly": "\(configuration.readOnly)",
             ]
         )
+    }
+
+    /// Makes sure an existing database has a non-empty `-wal` file before GRDB opens it for writing.
+    ///
+    /// Without one, GRDB commits a dummy `CREATE TABLE`/`DROP TABLE` at open (its issue 102) — a write to the
+    /// database file itself, before any of our reads could find that the file is corrupt. A WAL file whose header
+    /// is not valid (32 zero bytes) is one SQLite treats as empty, and rewrites at its first commit; a real WAL
+    /// (frames not yet checkpointed) is never touched.
+    static func prepareWAL(for path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size > 0 else { return }  // new database: nothing to protect
+        let walPath = path + "-wal"
+        var walInfo = stat()
+        if stat(walPath, &walInfo) == 0 && walInfo.st_size > 0 { return }
+        let fd = open(walPath, O_WRONLY | O_CREAT, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        // Only into an empty file: a WAL that gained frames meanwhile is left alone.
+        if fstat(fd, &walInfo) == 0 && walInfo.st_size == 0 {
+            let zeros = [UInt8](repeating: 0, count: 32)
+            _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, 32, 0) }
+        }
     }
 
     /// Counters of commits, writes and event rows since the store was opened.

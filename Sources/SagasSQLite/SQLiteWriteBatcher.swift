@@ -71,6 +71,9 @@ final class SQLiteWriteBatcher: Sendable {
                     // SQLite may roll the whole transaction back on some errors (a full disk, an I/O error): then
                     // no write of this batch can commit.
                     guard db.isInsideTransaction else { throw AbortBatch(error: mapped) }
+                    // A corrupt file must not be written at all: committing the rest of the batch would still
+                    // rewrite the header and grow the file. Roll everything back.
+                    if mapped.code == .databaseCorrupt { throw AbortBatch(error: mapped) }
                     result = .failure(mapped)
                 }
                 return { slot.resolve(result) }
