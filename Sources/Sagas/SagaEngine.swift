@@ -24,6 +24,8 @@ public final class SagaEngine: Service, Sendable {
         public var maxOutputBytes: Int
         /// What `${env.NAME}` templates read.
         public var environment: [String: String]
+        /// Inputs larger than this (as JSON text) are refused at start, so the journal stays bounded.
+        public var maxInputBytes: Int
 
         public init(
             workerID: String = SagaEngine.defaultWorkerID(),
@@ -31,7 +33,8 @@ public final class SagaEngine: Service, Sendable {
             concurrency: Int = 16,
             pollInterval: Duration = .milliseconds(200),
             maxOutputBytes: Int = 1 << 20,
-            environment: [String: String] = ProcessInfo.processInfo.environment
+            environment: [String: String] = ProcessInfo.processInfo.environment,
+            maxInputBytes: Int = 1 << 20
         ) {
             self.workerID = workerID
             self.leaseDuration = leaseDuration
@@ -39,6 +42,7 @@ public final class SagaEngine: Service, Sendable {
             self.pollInterval = pollInterval
             self.maxOutputBytes = maxOutputBytes
             self.environment = environment
+            self.maxInputBytes = maxInputBytes
         }
     }
 
@@ -124,7 +128,8 @@ public final class SagaEngine: Service, Sendable {
     ///   - input: checked against the workflow's `input` schema.
     ///   - id: the saga's id; a new one is generated when `nil`.
     ///   - baseDirectory: the workflow file's folder, where commands run.
-    /// - Throws: `.invalidInput` when the input does not match the schema; `.sagaConflict` when the id exists with
+    /// - Throws: `.invalidInput` when the input does not match the schema; `.tooLarge` when it is larger than
+    ///   `configuration.maxInputBytes`; `.sagaConflict` when the id exists with
     ///   another workflow or input; storage errors.
     @discardableResult
     public func start(
@@ -153,6 +158,15 @@ public final class SagaEngine: Service, Sendable {
     ) throws(SagaError) -> (SagaRecord, SagaEvent) {
         let sagaID = id ?? SagaEngine.newSagaID()
         try SagaEngine.checkID(sagaID)
+        let inputSize = input.jsonString.utf8.count
+        if inputSize > configuration.maxInputBytes {
+            throw SagaError(
+                .tooLarge,
+                "input for workflow \(definition.reference) is \(inputSize) bytes, more than the limit of "
+                    + "\(configuration.maxInputBytes); nothing was journaled",
+                sagaID: sagaID
+            )
+        }
         if let schema = definition.input {
             let problems = schema.validate(input)
             if !problems.isEmpty {
@@ -338,6 +352,10 @@ public final class SagaEngine: Service, Sendable {
                             let claimed: SagaRecord?
                             do {
                                 claimed = try await self.claimOne()
+                            } catch let error as SagaError where SagaEngine.isFatal(error) {
+                                // A database that is corrupt, read-only or too new will not heal by waiting: the
+                                // worker stops with the error (the CLI prints it once).
+                                throw error
                             } catch {
                                 self.logger.error("cannot claim work: \(error)")
                                 try await self.clock.sleep(for: .seconds(1))
@@ -354,9 +372,11 @@ public final class SagaEngine: Service, Sendable {
                                 continue
                             }
                             if untilIdle, flags.busy.load(ordering: .relaxed) == 0 {
-                                let counts = try await self.store.countByStatus()
-                                let runnable = SagaStatus.allCases.filter(\.isRunnable).reduce(0) { $0 + (counts[$1] ?? 0) }
-                                if runnable == 0 {
+                                // One row through the status index, however many finished sagas the store holds.
+                                let runnable = try await self.store.list(
+                                    SagaQuery(statuses: SagaStatus.allCases.filter(\.isRunnable), limit: 1)
+                                )
+                                if runnable.isEmpty {
                                     flags.stop.store(true, ordering: .relaxed)
                                     break
                                 }
@@ -385,16 +405,9 @@ public final class SagaEngine: Service, Sendable {
             if let record = try await store.saga(id: id), record.owner == configuration.workerID { return record }
             state.withLock { _ = $0.active.remove(id) }
         }
-        let claimed = try await store.claimNext(
-            owner: configuration.workerID,
-            now: now(),
-            leaseUntil: leaseDeadline(),
-            limit: 1
-        )
-        if let record = claimed.first { return record }
-        // Leases held by dead workers on this host need not wait for expiry. One slot scans at a time; after a scan
-        // that took sagas over, the next may start at once (a restarted worker finds thousands), otherwise once a
-        // second.
+        // Leases held by dead workers on this host need not wait for expiry, and go before new work (a saga
+        // interrupted mid-step has been waiting longest). One slot scans at a time; after a scan that took sagas
+        // over, the next may start at once (a restarted worker finds thousands), otherwise once a second.
         let scan = state.withLock { s -> Bool in
             let t = now()
             guard s.rescanNow || t.timeIntervalSince(s.lastTakeOverScan) > 1 else { return false }
@@ -402,7 +415,21 @@ public final class SagaEngine: Service, Sendable {
             s.rescanNow = false
             return true
         }
-        guard scan else { return nil }
+        if scan, try await takeOverDeadWorkersSagas() {
+            return try await claimOne()
+        }
+        let claimed = try await store.claimNext(
+            owner: configuration.workerID,
+            now: now(),
+            leaseUntil: leaseDeadline(),
+            limit: 1
+        )
+        return claimed.first
+    }
+
+    /// Takes over the sagas of dead workers on this host; they wait in `takenOver` for a free slot. Returns
+    /// whether it took any.
+    private func takeOverDeadWorkersSagas() async throws -> Bool {
         let candidates = try await store.leasedSagas(limit: 1000).filter { candidate in
             guard let owner = candidate.owner else { return false }
             return owner != configuration.workerID && SagaEngine.isDeadLocalWorker(owner)
@@ -416,14 +443,19 @@ public final class SagaEngine: Service, Sendable {
             for try await id in group { if let id { taken.append(id) } }
             return taken
         }
-        guard !taken.isEmpty else { return nil }
+        guard !taken.isEmpty else { return false }
         state.withLock { s in
             s.rescanNow = true
             s.takenOver.append(contentsOf: taken)
             // Renewed like the sagas being driven until a slot drives them.
             s.active.formUnion(taken)
         }
-        return try await claimOne()
+        return true
+    }
+
+    /// Storage errors that waiting will not cure: the worker stops with them instead of retrying.
+    static func isFatal(_ error: SagaError) -> Bool {
+        [.databaseCorrupt, .databaseReadOnly, .schemaTooNew, .databaseNotFound].contains(error.code)
     }
 
     /// Takes a saga over when its owner is a worker on this host whose process is gone.

@@ -161,12 +161,7 @@ struct CrashPointTests {
     /// Rule 12 says a saga whose worker died on this host is taken over "at once". A worker finds such sagas only
     /// when `claimNext` returns nothing (SagaEngine.claimOne), so while new sagas are pending, an interrupted saga
     /// waits for its lease to expire (`RandomKillTests` measures recovery p50 ≈ the 2 s lease).
-    @Test(
-        .disabled(
-            if: ProcessInfo.processInfo.environment["SAGA_BUG_TESTS"] != "1",
-            "bug: a worker recovers sagas of dead local workers only once no pending saga is left (SAGA_BUG_TESTS=1 runs it)"
-        )
-    )
+    @Test
     func aDeadWorkersSagaIsTakenOverBeforeNewWork() async throws {
         let box = try Self.sandbox()
         let crashed = CrashSuite.plan(id: "p-first", delay: "0.01")
