@@ -42,7 +42,8 @@ enum SQLiteRows {
     }
 
     static func fetchSaga(_ db: Database, id: String) throws -> SagaRecord? {
-        try fetchOneRecord(db, sql: "SELECT \(columns) FROM sagas WHERE id = ?", arguments: [id])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM sagas WHERE id = ?"), arguments: [id])
+            .map(record)
     }
 
     static func fetchOneRecord(_ db: Database, sql: String, arguments: StatementArguments) throws -> SagaRecord? {

@@ -114,8 +114,7 @@ extension SQLiteSagaStore {
         try await write(events: events.count) { db in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT owner, last_seq FROM sagas WHERE id = ?",
+                    db.cachedStatement(sql: "SELECT owner, last_seq FROM sagas WHERE id = ?"),
                     arguments: [sagaID]
                 )
             else {
@@ -281,8 +280,7 @@ extension SQLiteSagaStore {
     public func events(sagaID: String) async throws -> [SagaEvent] {
         try await read { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT seq, at, type, step, payload FROM saga_events WHERE saga_id = ? ORDER BY seq",
+                db.cachedStatement(sql: "SELECT seq, at, type, step, payload FROM saga_events WHERE saga_id = ? ORDER BY seq"),
                 arguments: [sagaID]
             ).map { try SQLiteRows.event($0, sagaID: sagaID) }
         }
