@@ -180,3 +180,17 @@ public protocol SagaStore: Sendable {
     /// Sagas that are runnable and leased (to find leases held by dead workers).
     func leasedSagas(limit: Int) async throws -> [SagaRecord]
 }
+
+/// A store that can journal a new saga already leased to the worker that starts it: an optional capability.
+///
+/// `SagaEngine.execute` uses it to start a saga and journal its first attempts in one write, instead of a create,
+/// a claim and an append (three commits, each a flush of the disk with `synchronous=FULL`).
+public protocol SagaStoreCreatingLeased: SagaStore {
+    /// Journals a new saga with `events` (its `saga.started` and the attempts it starts with), leased to `owner`
+    /// until `leaseUntil`, with the summary `progress`; or, when a saga with that id exists, writes nothing and
+    /// returns it, exactly as `create` does.
+    ///
+    /// - Throws: `.sagaConflict` when the id exists with another workflow, version or input; storage errors.
+    func createLeased(_ saga: SagaRecord, events: [SagaEvent], owner: String, progress: SagaProgress, leaseUntil: Date)
+        async throws -> SagaCreation
+}

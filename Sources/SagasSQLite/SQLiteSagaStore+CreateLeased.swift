@@ -15,35 +15,22 @@ extension SQLiteSagaStore: SagaStoreCreatingLeased {
         progress: SagaProgress,
         leaseUntil: Date
     ) async throws -> SagaCreation {
+        for (offset, event) in events.enumerated() where event.seq != offset + 1 {
+            throw SagaError(.corruptJournal, "saga \(saga.id): event \(event.seq) does not follow", sagaID: saga.id)
+        }
+        var record = saga
+        record.status = progress.status
+        record.currentStep = progress.currentStep ?? saga.currentStep
+        record.lastError = progress.lastError ?? saga.lastError
+        record.updatedAt = events.last?.at ?? saga.updatedAt
+        let release = !progress.status.isRunnable
+        record.owner = release ? nil : owner
+        record.leaseExpiresAt = release ? nil : leaseUntil
+        record.lastSeq = events.last?.seq ?? 0
         let inputText = saga.input.jsonString
+        let new = record
         return try await write(events: events.count) { db in
-            if let existing = try SQLiteRows.fetchSaga(db, id: saga.id) {
-                let existingInput =
-                    try String.fetchOne(db, sql: "SELECT input FROM sagas WHERE id = ?", arguments: [saga.id]) ?? ""
-                guard existing.workflow == saga.workflow, existing.version == saga.version,
-                    existingInput == inputText
-                else {
-                    throw SagaError.conflict(existing: existing, requested: saga)
-                }
-                return .existing(existing)
-            }
-            for (offset, event) in events.enumerated() where event.seq != offset + 1 {
-                throw SagaError(.corruptJournal, "saga \(saga.id): event \(event.seq) does not follow", sagaID: saga.id)
-            }
-            var record = saga
-            record.status = progress.status
-            record.currentStep = progress.currentStep ?? saga.currentStep
-            record.lastError = progress.lastError ?? saga.lastError
-            record.updatedAt = events.last?.at ?? saga.updatedAt
-            let release = !progress.status.isRunnable
-            record.owner = release ? nil : owner
-            record.leaseExpiresAt = release ? nil : leaseUntil
-            record.lastSeq = events.last?.seq ?? 0
-            try db.cachedStatement(sql: SQLiteRows.insertSaga).execute(
-                arguments: SQLiteRows.arguments(record, inputText: inputText)
-            )
-            try SQLiteRows.insert(events, sagaID: saga.id, db: db)
-            return .created(record)
+            try Self.insertNew(new, inputText: inputText, events: events, db: db)
         }
     }
 }

@@ -10,29 +10,40 @@ extension SQLiteSagaStore {
     /// - Throws: `.sagaConflict` when the id exists with another workflow, version or input (inputs compare by
     ///   their canonical JSON text); storage errors.
     public func create(_ saga: SagaRecord, events: [SagaEvent]) async throws -> SagaCreation {
+        var record = saga
+        record.status = .pending
+        record.owner = nil
+        record.leaseExpiresAt = nil
+        record.lastSeq = events.last?.seq ?? 0
         let inputText = saga.input.jsonString
+        let new = record
         return try await write(events: events.count) { db in
-            if let existing = try SQLiteRows.fetchSaga(db, id: saga.id) {
-                let existingInput =
-                    try String.fetchOne(db, sql: "SELECT input FROM sagas WHERE id = ?", arguments: [saga.id]) ?? ""
-                guard existing.workflow == saga.workflow, existing.version == saga.version,
-                    existingInput == inputText
-                else {
-                    throw SagaError.conflict(existing: existing, requested: saga)
-                }
-                return .existing(existing)
-            }
-            var record = saga
-            record.status = .pending
-            record.owner = nil
-            record.leaseExpiresAt = nil
-            record.lastSeq = events.last?.seq ?? 0
-            try db.cachedStatement(sql: SQLiteRows.insertSaga).execute(
-                arguments: SQLiteRows.arguments(record, inputText: inputText)
-            )
-            try SQLiteRows.insert(events, sagaID: saga.id, db: db)
-            return .created(record)
+            try Self.insertNew(new, inputText: inputText, events: events, db: db)
         }
+    }
+
+    /// Inserts a new saga and its first events, or returns the saga that has its id (writing nothing) when the
+    /// workflow, version and input match: what `create` and `createLeased` share, inside their transaction.
+    ///
+    /// - Throws: `.sagaConflict` when they differ (inputs compare by canonical JSON text).
+    static func insertNew(_ record: SagaRecord, inputText: String, events: [SagaEvent], db: Database) throws
+        -> SagaCreation
+    {
+        if let existing = try SQLiteRows.fetchSaga(db, id: record.id) {
+            let existingInput =
+                try String.fetchOne(db, sql: "SELECT input FROM sagas WHERE id = ?", arguments: [record.id]) ?? ""
+            guard existing.workflow == record.workflow, existing.version == record.version,
+                existingInput == inputText
+            else {
+                throw SagaError.conflict(existing: existing, requested: record)
+            }
+            return .existing(existing)
+        }
+        try db.cachedStatement(sql: SQLiteRows.insertSaga).execute(
+            arguments: SQLiteRows.arguments(record, inputText: inputText)
+        )
+        try SQLiteRows.insert(events, sagaID: record.id, db: db)
+        return .created(record)
     }
 
     /// Takes the lease of one runnable saga when nobody holds it, its lease expired, or `owner` holds it.
