@@ -313,15 +313,8 @@ public struct SagaStateMachine: Sendable {
             steps[i].compensationExhausted = false
             steps[i].notBefore = nil
         case ("skip", .action), ("skip", .probe):
-            steps[i].succeeded = true
             steps[i].failedForGood = false
-            steps[i].unresolvedUnknown = false
-            steps[i].needsProbe = false
-            steps[i].probeExhausted = false
-            steps[i].output = event.data?["output"] ?? .null
-            steps[i].completionSeq = event.seq
-            steps[i].notBefore = nil
-            if definition.steps[i].kind == .pivot { pivotSucceeded = true }
+            markSucceeded(i, output: event.data?["output"], seq: event.seq)
         case ("abandon", _):
             abandoned = true
         default:
@@ -398,12 +391,7 @@ public struct SagaStateMachine: Sendable {
         let step = definition.steps[i]
         switch event.type {
         case .stepSucceeded:
-            steps[i].succeeded = true
-            steps[i].unresolvedUnknown = false
-            steps[i].output = event.output ?? .null
-            steps[i].completionSeq = event.seq
-            steps[i].notBefore = nil
-            if step.kind == .pivot { pivotSucceeded = true }
+            markSucceeded(i, output: event.output, seq: event.seq)
         case .stepFailed:
             steps[i].lastError = event.error
             if event.retryable == false || forwardExhausted(i) {
@@ -417,8 +405,11 @@ public struct SagaStateMachine: Sendable {
             steps[i].unresolvedUnknown = true
             steps[i].completionSeq = event.seq
             if step.probe != nil {
+                // A fresh probe for each unknown outcome, with the step's whole retry budget.
                 steps[i].needsProbe = true
                 steps[i].probeAttempts = 0
+                steps[i].probeAttemptBase = 0
+                steps[i].probeBudget = nil
                 steps[i].notBefore = event.at
             } else if forwardExhausted(i) {
                 steps[i].failedForGood = true
@@ -436,13 +427,7 @@ public struct SagaStateMachine: Sendable {
         let step = definition.steps[i]
         switch event.type {
         case .probeHappened:
-            steps[i].needsProbe = false
-            steps[i].succeeded = true
-            steps[i].unresolvedUnknown = false
-            steps[i].output = event.output ?? .null
-            steps[i].completionSeq = event.seq
-            steps[i].notBefore = nil
-            if step.kind == .pivot { pivotSucceeded = true }
+            markSucceeded(i, output: event.output, seq: event.seq)
         case .probeNotHappened:
             steps[i].needsProbe = false
             steps[i].unresolvedUnknown = false
@@ -494,6 +479,18 @@ public struct SagaStateMachine: Sendable {
                 )
             }
         }
+    }
+
+    /// The step took effect (its action succeeded, its probe found the effect, or a person did it by hand).
+    private mutating func markSucceeded(_ i: Int, output: JSONValue?, seq: Int) {
+        steps[i].succeeded = true
+        steps[i].unresolvedUnknown = false
+        steps[i].needsProbe = false
+        steps[i].probeExhausted = false
+        steps[i].output = output ?? .null
+        steps[i].completionSeq = seq
+        steps[i].notBefore = nil
+        if definition.steps[i].kind == .pivot { pivotSucceeded = true }
     }
 
     private func forwardExhausted(_ i: Int) -> Bool {
