@@ -7,7 +7,7 @@
 #
 # Environment:
 #   SAGA       the saga binary (default: a release build in .build-release, built if missing)
-#   PEERS      the peer harnesses (default: /work/shared/peers)
+#   PEERS      the peer harnesses (default: ../shared/peers beside the repository)
 #   DBOS_PY    python with dbos==3.4.0 (default: $PEERS/.venv-dbos/bin/python, else ../bench-venv/.venv-dbos/bin/python)
 #
 # The disk of the machine this was written on flips between a fast flush (~0.2 ms) and a slow one (~4 ms) for
@@ -15,7 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-peers="${PEERS:-/work/shared/peers}"
+peers="${PEERS:-$(cd "$(dirname "$0")/../.." && pwd)/shared/peers}"
 rounds=3
 sagas=5000
 peer_n=300
