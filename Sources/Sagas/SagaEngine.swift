@@ -401,7 +401,8 @@ public final class SagaEngine: Service, Sendable {
     }
 
     private func claimOne() async throws -> SagaRecord? {
-        while let id = state.withLock({ $0.takenOver.popLast() }) {
+        // First in, first out: a saga taken over earlier has waited longer.
+        while let id = state.withLock({ $0.takenOver.isEmpty ? nil : $0.takenOver.removeFirst() }) {
             if let record = try await store.saga(id: id), record.owner == configuration.workerID { return record }
             state.withLock { _ = $0.active.remove(id) }
         }
@@ -430,10 +431,13 @@ public final class SagaEngine: Service, Sendable {
     /// Takes over the sagas of dead workers on this host; they wait in `takenOver` for a free slot. Returns
     /// whether it took any.
     private func takeOverDeadWorkersSagas() async throws -> Bool {
+        // No more than the slots can start soon: sagas taken over but left waiting in a long queue would only
+        // move from one dead worker's lease to the next if this worker died too. The rest waits for the next scan.
+        let batch = 2 * max(1, configuration.concurrency)
         let candidates = try await store.leasedSagas(limit: 1000).filter { candidate in
             guard let owner = candidate.owner else { return false }
             return owner != configuration.workerID && SagaEngine.isDeadLocalWorker(owner)
-        }
+        }.prefix(batch)
         // Concurrently, so that the store can commit the take-overs together.
         let taken = try await withThrowingTaskGroup(of: String?.self) { group in
             for candidate in candidates {
