@@ -431,13 +431,14 @@ private final class Cursor: Sendable {
     let value = Atomic<Int>(0)
 }
 
-/// A small seeded generator (SplitMix64), so a workload is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
+/// A small seeded random number generator (SplitMix64): the same seed gives the same sequence, so a benchmark's
+/// workload, or a chaos test's inputs, can be replayed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -30,7 +30,7 @@ struct BadInputTests {
         """
 
     /// One mutation of `base`, chosen by `n`.
-    static func mutant(_ n: Int, using rng: inout SeededGenerator) -> Data {
+    static func mutant(_ n: Int, using rng: inout SplitMix64) -> Data {
         var bytes = Array(base.utf8)
         func position() -> Int { Int.random(in: 0..<bytes.count, using: &rng) }
         switch n % 10 {
@@ -88,8 +88,8 @@ struct BadInputTests {
     }
 
     @Test func twoThousandMutatedWorkflowsThroughValidate() throws {
-        let seed = SeededGenerator.seedFromEnvironment()
-        var rng = SeededGenerator(seed: seed)
+        let seed = SplitMix64.seedFromEnvironment()
+        var rng = SplitMix64(seed: seed)
         let box = try CLISandbox()
         let dir = "\(box.root)/mutants"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -113,8 +113,8 @@ struct BadInputTests {
     }
 
     @Test func mutatedWorkflowsThroughRun() throws {
-        let seed = SeededGenerator.seedFromEnvironment()
-        var rng = SeededGenerator(seed: seed)
+        let seed = SplitMix64.seedFromEnvironment()
+        var rng = SplitMix64(seed: seed)
         let box = try CLISandbox()
         var exits: [Int32: Int] = [:]
         // Batched: one shell runs every `saga run` (a process per run from the test would be slower still).

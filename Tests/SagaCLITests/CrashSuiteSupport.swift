@@ -10,22 +10,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A small deterministic random number generator (SplitMix64), so that a failing chaos run can be replayed with
-/// its seed (`SAGA_SEED=…`).
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// `SAGA_SEED` when set, else a random seed; printed by the tests that use it.
+extension SplitMix64 {
+    /// `SAGA_SEED` when set, else a random seed; printed by the tests that use it, so a failing chaos run can be
+    /// replayed.
     static func seedFromEnvironment() -> UInt64 {
         ProcessInfo.processInfo.environment["SAGA_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64(UInt32.max))
     }
@@ -89,7 +76,7 @@ enum CrashSuite {
 
     /// An input: delays of 0 to `maxDelayMs` ms per step; about a fifth of the sagas fail for good at a random step,
     /// and a third of the steps are flaky.
-    static func plan(_ n: Int, prefix: String = "crashy", maxDelayMs: Int = 30, using rng: inout SeededGenerator) -> Plan {
+    static func plan(_ n: Int, prefix: String = "crashy", maxDelayMs: Int = 30, using rng: inout SplitMix64) -> Plan {
         var fields: [String: JSONValue] = [:]
         let permAt = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 0..<steps.count, using: &rng) : nil
         for (i, name) in steps.enumerated() {

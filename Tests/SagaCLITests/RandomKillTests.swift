@@ -51,8 +51,8 @@ struct RandomKillTests {
     /// Runs the chaos: `sagas` sagas, `kills` SIGKILLs of the one running worker at random moments (each after 0.15
     /// to `maxLife` seconds of life), then `worker --until-idle`, then the checks.
     static func chaos(sagas count: Int, kills: Int, maxLife: Double, concurrency: Int, timeout: TimeInterval) async throws -> Figures {
-        let seed = SeededGenerator.seedFromEnvironment()
-        var rng = SeededGenerator(seed: seed)
+        let seed = SplitMix64.seedFromEnvironment()
+        var rng = SplitMix64(seed: seed)
         print("random kills: seed \(seed) (SAGA_SEED=\(seed) replays the inputs)")
         let box = try CLISandbox()
         let definition = try CrashSuite.writeWorkflow(box)
