@@ -41,6 +41,8 @@ let package = Package(
             dependencies: [
                 "Sagas",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API GRDB links: the journal's hot statements bind and step through it directly.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -67,7 +67,7 @@ c.execute("BEGIN")
 c.execute("CREATE TEMP TABLE k(i INTEGER PRIMARY KEY)")
 c.execute("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i < ?) INSERT INTO k SELECT i FROM r", (n,))
 for j, (tid,) in enumerate(templates):
-    c.execute("""INSERT INTO sagas SELECT 'big-' || ? || '-' || k.i, workflow, version, definition, base_directory,
+    c.execute("""INSERT INTO sagas SELECT 'big-' || ? || '-' || k.i, workflow, version, definition_digest, base_directory,
                  input, status, created_at + k.i, updated_at + k.i, NULL, NULL, current_step, last_error, NULL, NULL,
                  last_seq FROM sagas, k WHERE sagas.id = ? AND k.i % ? = ?""", (j, tid, len(templates), j))
     c.execute("""INSERT INTO saga_events SELECT 'big-' || ? || '-' || k.i, seq, at + k.i, type, step, payload
@@ -75,7 +75,7 @@ for j, (tid,) in enumerate(templates):
 # a few that need intervention, the newest
 row = c.execute("SELECT id FROM sagas WHERE id NOT LIKE 'big-%' LIMIT 1").fetchone()[0]
 for i in range(20):
-    c.execute("""INSERT INTO sagas SELECT 'stuck-' || ?, workflow, version, definition, base_directory, input,
+    c.execute("""INSERT INTO sagas SELECT 'stuck-' || ?, workflow, version, definition_digest, base_directory, input,
                  'needs_intervention', created_at + ?, updated_at, NULL, NULL, current_step, 'bench', NULL, NULL,
                  last_seq FROM sagas WHERE id = ?""", (i, n + 10 + i, row))
     c.execute("""INSERT INTO saga_events SELECT 'stuck-' || ?, seq, at, type, step, payload FROM saga_events
@@ -112,11 +112,11 @@ saga, db = sys.argv[1], sys.argv[2]
 # pending sagas of the bench workflow, with no handler registered in `saga worker`: each fails at its first
 # step and compensates nothing. It is the journal and the claim queries being measured, not the handlers.
 c = sqlite3.connect(db)
-row = c.execute("SELECT definition FROM sagas LIMIT 1").fetchone()[0]
+row = c.execute("SELECT definition_digest FROM sagas LIMIT 1").fetchone()[0]
 t = int(time.time() * 1000)
 c.execute("BEGIN")
 for i in range(1000):
-    c.execute("INSERT INTO sagas (id, workflow, version, definition, input, status, created_at, updated_at, last_seq)"
+    c.execute("INSERT INTO sagas (id, workflow, version, definition_digest, input, status, created_at, updated_at, last_seq)"
               " VALUES (?, 'bench', 1, ?, '{}', 'pending', ?, ?, 1)", (f"new-{i}", row, t + i, t + i))
     c.execute("INSERT INTO saga_events VALUES (?, 1, ?, 'saga.started', NULL, '{\"data\":{\"input\":{}}}')",
               (f"new-{i}", t + i))

@@ -56,6 +56,13 @@ struct BenchCommand: SagaSubcommand {
     var force = false
     @Option(help: "full or normal (PRAGMA synchronous).")
     var sync: String = "full"
+    @Option(
+        help: ArgumentHelp(
+            "sqlite or memory.",
+            discussion: "memory runs the engine on MemorySagaStore, which journals nothing to disk: what is left is the engine's own cost (throughput and latency modes only)."
+        )
+    )
+    var store: String = "sqlite"
     @Option(help: "Seeds the choice of failing sagas.")
     var seed: UInt64 = 1
     @Flag(help: "Print one JSON object instead of a table.")
@@ -80,6 +87,12 @@ struct BenchCommand: SagaSubcommand {
         )
         if let problem = workload.problem() {
             throw CLIError(problem, exitCode: CLI.ExitCodes.invalidInput)
+        }
+        guard store == "sqlite" || store == "memory" else {
+            throw CLIError("--store must be sqlite or memory", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        if store == "memory" && mode == .recovery {
+            throw CLIError("--mode recovery needs --store sqlite: a killed process keeps nothing in memory", exitCode: CLI.ExitCodes.invalidInput)
         }
         CLI.bootstrapLogging(level: .error)
         var logger = Logger(label: "saga.bench")
@@ -119,6 +132,13 @@ struct BenchCommand: SagaSubcommand {
                 )
             }
             task.cancel()
+        } else if store == "memory" {
+            let engine = SagaEngine(store: MemorySagaStore(), logger: logger)
+            let task = reporter.start()
+            report = try await CLI.guarded {
+                try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+            }
+            task.cancel()
         } else {
             let store = try openStore(database.path, synchronous: synchronous)
             let engine = SagaEngine(store: store, logger: logger)
@@ -133,6 +153,7 @@ struct BenchCommand: SagaSubcommand {
         reporter.finish()
         let probeAfter = FlushProbe.measure(folder: database.folder)
         report.databaseBytes = database.size()
+        report.extra["store"] = .string(store)
         report.extra["synchronous"] = .string(synchronous == .full ? "full" : "normal")
         report.extra["database"] = .string(database.isTemporary ? "temporary" : database.path)
         report.extra["flushProbeUs"] = ["before": .number(probeBefore), "after": .number(probeAfter)]

@@ -13,9 +13,7 @@ extension SagaEngine {
     ) async throws -> SagaRecord? {
         let (record, started) = try prepareStart(definition, input: input, id: id, baseDirectory: baseDirectory)
         let existed = ExistedFlag()
-        try await withLeaseRenewal {
-            if try await self.drive(record, creating: started) == nil { existed.set() }
-        }
+        if try await drive(record, creating: started) == nil { existed.set() }
         guard !existed.value else { return nil }
         logger.info("saga started", metadata: ["saga.id": "\(record.id)", "saga.workflow": "\(definition.reference)"])
         return record

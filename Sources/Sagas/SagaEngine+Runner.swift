@@ -8,6 +8,8 @@ struct AttemptPlan: Sendable {
     var phase: StepPhase
     var attempt: Int
     var key: String
+    /// Tells this saga's running attempts apart.
+    var id = 0
 }
 
 /// How an attempt ended, with what the journal needs.
@@ -25,8 +27,40 @@ extension SagaEngine {
     /// `saga.started` event and the attempts it starts with; `nil` is returned when the saga already existed.
     func drive(_ record: SagaRecord, creating started: SagaEvent? = nil) async throws -> SagaStatus? {
         let sagaID = record.id
-        state.withLock { _ = $0.active.insert(sagaID); $0.lostLeases.remove(sagaID) }
-        defer { state.withLock { _ = $0.active.remove(sagaID); $0.cancelRequests[sagaID] = nil } }
+        let mailbox = DriveMailbox()
+        state.withLock {
+            _ = $0.active.insert(sagaID)
+            $0.lostLeases.remove(sagaID)
+            $0.mailboxes[sagaID] = mailbox
+        }
+        ensureLeaseRenewal()
+        defer {
+            state.withLock {
+                _ = $0.active.remove(sagaID)
+                $0.cancelRequests[sagaID] = nil
+                if $0.mailboxes[sagaID] === mailbox { $0.mailboxes[sagaID] = nil }
+            }
+        }
+        var attempts = RunningAttempts()
+        do {
+            let status = try await drive(record, creating: started, mailbox: mailbox, attempts: &attempts)
+            await attempts.cancelAndWait(timers: timers)
+            return status
+        } catch {
+            // Outcomes not yet journaled are lost on purpose: the next worker journals those attempts as
+            // interrupted and settles them (at least once). They are stopped before the lease can pass on.
+            await attempts.cancelAndWait(timers: timers)
+            throw error
+        }
+    }
+
+    private func drive(
+        _ record: SagaRecord,
+        creating started: SagaEvent?,
+        mailbox: DriveMailbox,
+        attempts: inout RunningAttempts
+    ) async throws -> SagaStatus? {
+        let sagaID = record.id
         var logger = self.logger
         logger[metadataKey: "saga.id"] = "\(sagaID)"
 
@@ -60,124 +94,109 @@ extension SagaEngine {
         }
         if !journal.events.isEmpty { CrashPoint.reach(.duringRecovery) }
 
-        return try await withThrowingTaskGroup(of: GroupEvent.self) { group in
-            var inFlight = 0
-            var timerDeadline: Date?
-            defer { group.cancelAll() }
-            while true {
-                // Cancelled (the task driving this saga was): stop at once. Outcomes not yet journaled are lost on
-                // purpose; the next worker journals those attempts as interrupted and settles them (at least once).
-                try Task.checkCancellation()
-                if state.withLock({ $0.lostLeases.contains(sagaID) }) {
-                    throw SagaError.leaseLost(sagaID, owner: configuration.workerID, holder: nil)
-                }
-                if machine.cancelReason == nil, let reason = state.withLock({ $0.cancelRequests[sagaID] }) {
-                    try journal.emit(&machine, .cancelRequested, error: reason)
-                    logger.notice("cancel requested", metadata: ["reason": "\(reason)"])
-                }
-                let shuttingDown = isShuttingDown
-                var starts: [AttemptPlan] = []
-                var wake: Date?
-                var transitioned = true
-                while transitioned {
-                    transitioned = false
-                    for decision in machine.decide(now: now()) {
-                        switch decision {
-                        case .startAttempt(let step, let phase, let attempt):
-                            guard !shuttingDown, let s = definition.step(named: step) else { continue }
-                            let key = SagaStateMachine.idempotencyKey(sagaID: sagaID, step: step, phase: phase)
-                            let type: SagaEventType =
-                                switch phase {
-                                case .action: .stepStarted
-                                case .compensation: .compensationStarted
-                                case .probe: .probeStarted
-                                }
-                            try journal.emit(&machine, type, step: step, attempt: attempt, key: key)
-                            journal.currentStep = step
-                            starts.append(AttemptPlan(step: s, phase: phase, attempt: attempt, key: key))
-                        case .beginCompensation(let reason):
-                            try journal.emit(&machine, .sagaCompensating, error: reason)
-                            journal.lastError = reason
-                            logger.notice("compensating", metadata: ["reason": "\(reason)"])
-                            transitioned = true
-                        case .complete:
-                            try journal.emit(&machine, .sagaCompleted)
-                        case .finishCompensated:
-                            try journal.emit(&machine, .sagaCompensated)
-                        case .needIntervention(let step, let phase, let reason):
-                            try journal.emit(
-                                &machine,
-                                .sagaNeedsIntervention,
-                                step: step,
-                                error: reason,
-                                data: ["phase": .string(phase.rawValue)]
-                            )
-                            journal.lastError = reason
-                            logger.error("saga needs intervention", metadata: ["saga.step": "\(step)", "reason": "\(reason)"])
-                        case .wake(let at):
-                            wake = at
-                        }
-                    }
-                }
-                // Journal first, then act.
-                if journal.creating != nil {
-                    guard try await create(&journal, status: machine.status) else { return nil }
-                }
-                try await flush(&journal, status: machine.status)
-                if !machine.status.isRunnable {
-                    logger.info("saga \(machine.status.rawValue)")
-                    return machine.status
-                }
-                if !starts.isEmpty { CrashPoint.reach(.afterAttemptJournaled) }
-                for plan in starts {
-                    inFlight += 1
-                    let context = makeContext(plan, machine: machine, record: record, logger: logger)
-                    group.addTask { .attempt(await self.attempt(plan, context: context, action: definition)) }
-                }
-                if inFlight == 0 && (shuttingDown || wake == nil) {
-                    if !shuttingDown {
-                        // Nothing in flight, nothing due: the machine is waiting for something that cannot happen.
-                        throw SagaError(
-                            .corruptJournal,
-                            "saga \(sagaID): no step can run and the saga is not finished (status \(machine.status.rawValue))",
-                            sagaID: sagaID
+        // The retry wake-up armed on the engine's timers, if any.
+        var armedWake: (at: Date, token: EngineTimers.Token)?
+        defer { if let armedWake { timers.cancel(armedWake.token) } }
+        while true {
+            // Cancelled (the task driving this saga was): stop at once.
+            try Task.checkCancellation()
+            if state.withLock({ $0.lostLeases.contains(sagaID) }) {
+                throw SagaError.leaseLost(sagaID, owner: configuration.workerID, holder: nil)
+            }
+            if machine.cancelReason == nil, let reason = state.withLock({ $0.cancelRequests[sagaID] }) {
+                try journal.emit(&machine, .cancelRequested, error: reason)
+                logger.notice("cancel requested", metadata: ["reason": "\(reason)"])
+            }
+            let shuttingDown = isShuttingDown
+            var starts: [AttemptPlan] = []
+            var wake: Date?
+            var transitioned = true
+            while transitioned {
+                transitioned = false
+                for decision in machine.decide(now: now()) {
+                    switch decision {
+                    case .startAttempt(let step, let phase, let attempt):
+                        guard !shuttingDown, let s = definition.step(named: step) else { continue }
+                        let key = SagaStateMachine.idempotencyKey(sagaID: sagaID, step: step, phase: phase)
+                        let type: SagaEventType =
+                            switch phase {
+                            case .action: .stepStarted
+                            case .compensation: .compensationStarted
+                            case .probe: .probeStarted
+                            }
+                        try journal.emit(&machine, type, step: step, attempt: attempt, key: key)
+                        journal.currentStep = step
+                        starts.append(AttemptPlan(step: s, phase: phase, attempt: attempt, key: key))
+                    case .beginCompensation(let reason):
+                        try journal.emit(&machine, .sagaCompensating, error: reason)
+                        journal.lastError = reason
+                        logger.notice("compensating", metadata: ["reason": "\(reason)"])
+                        transitioned = true
+                    case .complete:
+                        try journal.emit(&machine, .sagaCompleted)
+                    case .finishCompensated:
+                        try journal.emit(&machine, .sagaCompensated)
+                    case .needIntervention(let step, let phase, let reason):
+                        try journal.emit(
+                            &machine,
+                            .sagaNeedsIntervention,
+                            step: step,
+                            error: reason,
+                            data: ["phase": .string(phase.rawValue)]
                         )
+                        journal.lastError = reason
+                        logger.error("saga needs intervention", metadata: ["saga.step": "\(step)", "reason": "\(reason)"])
+                    case .wake(let at):
+                        wake = at
                     }
-                    try? await store.release(sagaID: sagaID, owner: configuration.workerID)
-                    logger.info("released saga at shutdown")
-                    return machine.status
-                }
-                // Wake for the next due retry, and at least every second to notice cancels, lost leases and
-                // shutdown while attempts run.
-                let tick = now().addingTimeInterval(1)
-                let deadline = min(wake ?? tick, tick)
-                if timerDeadline == nil || deadline < timerDeadline! {
-                    timerDeadline = deadline
-                    let seconds = max(0, deadline.timeIntervalSince(now()))
-                    let clock = self.clock
-                    group.addTask {
-                        try? await clock.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                        return .timer(deadline)
-                    }
-                }
-                guard let next = try await group.next() else { continue }
-                switch next {
-                case .timer(let deadline):
-                    if timerDeadline == deadline { timerDeadline = nil }
-                case .attempt(let result):
-                    // An attempt that ended because this task was cancelled has no outcome worth journaling.
-                    try Task.checkCancellation()
-                    inFlight -= 1
-                    CrashPoint.reach(result.plan.phase == .compensation ? .duringCompensation : .afterAction)
-                    try journalOutcome(result, into: &journal, machine: &machine, logger: logger)
                 }
             }
+            // Journal first, then act.
+            if journal.creating != nil {
+                guard try await create(&journal, status: machine.status) else { return nil }
+            }
+            try await flush(&journal, status: machine.status)
+            if !machine.status.isRunnable {
+                logger.info("saga \(machine.status.rawValue)")
+                return machine.status
+            }
+            if !starts.isEmpty { CrashPoint.reach(.afterAttemptJournaled) }
+            for plan in starts {
+                let context = makeContext(plan, machine: machine, record: record, logger: logger)
+                attempts.start(plan, context: context, definition: definition, engine: self, mailbox: mailbox)
+            }
+            if attempts.count == 0 && (shuttingDown || wake == nil) {
+                if !shuttingDown {
+                    // Nothing in flight, nothing due: the machine is waiting for something that cannot happen.
+                    throw SagaError(
+                        .corruptJournal,
+                        "saga \(sagaID): no step can run and the saga is not finished (status \(machine.status.rawValue))",
+                        sagaID: sagaID
+                    )
+                }
+                try? await store.release(sagaID: sagaID, owner: configuration.workerID)
+                logger.info("released saga at shutdown")
+                return machine.status
+            }
+            // A due retry wakes the loop through the engine's timers; cancel requests, lost leases and shutdown
+            // nudge it through the mailbox.
+            if let wake, armedWake == nil || wake < armedWake!.at {
+                if let armedWake { timers.cancel(armedWake.token) }
+                let delay = Duration.milliseconds(Int64((max(0, wake.timeIntervalSince(now())) * 1000).rounded(.up)))
+                armedWake = (wake, timers.schedule(after: delay) { mailbox.post(.wake) })
+            }
+            guard let event = await mailbox.next() else { throw CancellationError() }
+            switch event {
+            case .wake:
+                if let armed = armedWake, armed.at <= now() { armedWake = nil }
+            case .attempt(let result):
+                // An attempt that ended because this task was cancelled has no outcome worth journaling.
+                try Task.checkCancellation()
+                attempts.finished(result, timers: timers)
+                CrashPoint.reach(result.plan.phase == .compensation ? .duringCompensation : .afterAction)
+                try journalOutcome(result, into: &journal, machine: &machine, logger: logger)
+            }
         }
-    }
-
-    private enum GroupEvent: Sendable {
-        case timer(Date)
-        case attempt(AttemptResult)
     }
 
     private func makeContext(_ plan: AttemptPlan, machine: SagaStateMachine, record: SagaRecord, logger: Logger) -> StepContext {
@@ -185,10 +204,6 @@ extension SagaEngine {
         if plan.phase == .compensation, outputs[plan.step.name] == nil {
             outputs[plan.step.name] = machine.state(of: plan.step.name)?.output ?? .null
         }
-        var logger = logger
-        logger[metadataKey: "saga.step"] = "\(plan.step.name)"
-        logger[metadataKey: "saga.phase"] = "\(plan.phase.rawValue)"
-        logger[metadataKey: "saga.attempt"] = "\(plan.attempt)"
         return StepContext(
             sagaID: record.id,
             workflow: record.workflow,
@@ -200,12 +215,23 @@ extension SagaEngine {
             outputs: outputs,
             baseDirectory: record.baseDirectory,
             timeout: plan.step.timeout,
-            logger: logger
+            logger: logger,
+            metadata: [
+                "saga.step": "\(plan.step.name)",
+                "saga.phase": "\(plan.phase.rawValue)",
+                "saga.attempt": "\(plan.attempt)",
+            ]
         )
     }
 
-    /// Runs one attempt under its timeout. Never throws: every way it can end is an outcome.
-    private func attempt(_ plan: AttemptPlan, context: StepContext, action definition: SagaDefinition) async -> AttemptResult {
+    /// Runs one attempt. Never throws: every way it can end is an outcome. Its timeout (armed by
+    /// `RunningAttempts.start`) cancels the task and sets `timedOut`; the outcome is then unknown.
+    func attempt(
+        _ plan: AttemptPlan,
+        context: StepContext,
+        action definition: SagaDefinition,
+        timedOut: TimeoutFlag
+    ) async -> AttemptResult {
         let started = ContinuousClock.now
         func finish(_ outcome: StepOutcome, secrets: [String] = []) -> AttemptResult {
             let elapsed = ContinuousClock.now - started
@@ -236,29 +262,10 @@ extension SagaEngine {
         guard let executor = executor(for: action.kind) else {
             return finish(.failure(.permanent("no executor for \(action.kind.rawValue) actions")))
         }
-        let timeout = plan.step.timeout
-        let clock = self.clock
-        let outcome: StepOutcome = await withTaskGroup(of: StepOutcome?.self) { group in
-            group.addTask { await executor.execute(spec: resolution.value, context: context) }
-            group.addTask {
-                do {
-                    try await clock.sleep(for: timeout)
-                } catch {
-                    return nil
-                }
-                return .unknown("timed out after \(SagaDuration.format(timeout))")
-            }
-            var result: StepOutcome = .unknown("the attempt ended without an outcome")
-            if let first = await group.next(), let outcome = first {
-                result = outcome
-                if case .unknown(let message) = outcome, message.hasPrefix("timed out") {
-                    // The executor is cancelled below; its own report (a killed command) adds nothing.
-                    group.cancelAll()
-                    return result
-                }
-            }
-            group.cancelAll()
-            return result
+        var outcome = await executor.execute(spec: resolution.value, context: context)
+        if timedOut.isSet {
+            // The executor was cancelled; its own report (a killed command) adds nothing.
+            outcome = .unknown("timed out after \(SagaDuration.format(plan.step.timeout))")
         }
         if case .success(let output) = outcome {
             let size = output.jsonString.utf8.count
@@ -402,6 +409,58 @@ extension SagaEngine {
                 delay = min(delay * 2, .seconds(5))
             }
         }
+    }
+}
+
+/// The attempts a drive loop has running, each in a task of its own with its timeout armed on the engine's timers.
+/// The loop stops and awaits them before it returns, so no attempt outlives the loop that started it.
+struct RunningAttempts {
+    private struct Running {
+        var task: Task<Void, Never>
+        var timeout: EngineTimers.Token
+    }
+
+    private var running: [Int: Running] = [:]
+    private var lastID = 0
+
+    var count: Int { running.count }
+
+    mutating func start(
+        _ plan: AttemptPlan,
+        context: StepContext,
+        definition: SagaDefinition,
+        engine: SagaEngine,
+        mailbox: DriveMailbox
+    ) {
+        lastID += 1
+        var plan = plan
+        plan.id = lastID
+        let timedOut = TimeoutFlag()
+        let task = Task {
+            let result = await engine.attempt(plan, context: context, action: definition, timedOut: timedOut)
+            mailbox.post(.attempt(result))
+        }
+        let timeout = engine.timers.schedule(after: plan.step.timeout) {
+            timedOut.set()
+            task.cancel()
+        }
+        running[plan.id] = Running(task: task, timeout: timeout)
+    }
+
+    mutating func finished(_ result: AttemptResult, timers: EngineTimers) {
+        if let done = running.removeValue(forKey: result.plan.id) {
+            timers.cancel(done.timeout)
+        }
+    }
+
+    mutating func cancelAndWait(timers: EngineTimers) async {
+        let all = running.values
+        running = [:]
+        for attempt in all {
+            timers.cancel(attempt.timeout)
+            attempt.task.cancel()
+        }
+        for attempt in all { await attempt.task.value }
     }
 }
 

@@ -60,6 +60,8 @@ public final class SagaEngine: Service, Sendable {
     let now: @Sendable () -> Date
     private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
     let state = Mutex(EngineState())
+    /// Attempt timeouts, retry wake-ups and lease renewal, served by one task.
+    let timers: EngineTimers
     private let definitions = Mutex<[String: SagaDefinition]>([:])
     /// The pinned text of definitions this engine started sagas with: serializing one costs more than a step.
     private let definitionTexts = Mutex<[SagaDefinition: String]>([:])
@@ -69,6 +71,10 @@ public final class SagaEngine: Service, Sendable {
         var cancelRequests: [String: String] = [:]
         var lostLeases: Set<String> = []
         var shuttingDown = false
+        /// The mailbox of each saga being driven, to nudge its loop (cancel requests, lost leases, shutdown).
+        var mailboxes: [String: DriveMailbox] = [:]
+        /// Whether a lease renewal is scheduled on `timers`.
+        var renewalScheduled = false
         var lastTakeOverScan = Date.distantPast
         /// The last scan took sagas over: scan again at once, there may be more.
         var rescanNow = false
@@ -95,6 +101,7 @@ public final class SagaEngine: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.timers = EngineTimers(clock: clock)
         self.now = now
         let handlers = HandlerExecutor()
         self.handlers = handlers
@@ -224,9 +231,7 @@ public final class SagaEngine: Service, Sendable {
                 now: now(),
                 leaseUntil: leaseDeadline()
             ) {
-                try await withLeaseRenewal {
-                    _ = try await self.drive(claimed)
-                }
+                _ = try await drive(claimed)
             } else if try await takeOverIfOwnerDead(current) == false {
                 try await clock.sleep(for: configuration.pollInterval)
             }
@@ -240,7 +245,11 @@ public final class SagaEngine: Service, Sendable {
     @discardableResult
     public func cancel(sagaID: String, reason: String) async throws -> SagaRecord {
         let record = try await store.requestCancel(sagaID: sagaID, reason: reason, at: now())
-        state.withLock { $0.cancelRequests[sagaID] = reason }
+        let mailbox = state.withLock { s in
+            s.cancelRequests[sagaID] = reason
+            return s.mailboxes[sagaID]
+        }
+        mailbox?.post(.wake)
         return record
     }
 
@@ -333,7 +342,11 @@ public final class SagaEngine: Service, Sendable {
 
     /// Stops starting new attempts; in-flight ones finish and are journaled, then the worker returns.
     public func beginShutdown() {
-        state.withLock { $0.shuttingDown = true }
+        let mailboxes = state.withLock { s in
+            s.shuttingDown = true
+            return Array(s.mailboxes.values)
+        }
+        for mailbox in mailboxes { mailbox.post(.wake) }
     }
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
@@ -344,7 +357,7 @@ public final class SagaEngine: Service, Sendable {
             "worker started",
             metadata: ["worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)"]
         )
-        try await withLeaseRenewal {
+        do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<max(1, self.configuration.concurrency) {
                     group.addTask {
@@ -454,6 +467,7 @@ public final class SagaEngine: Service, Sendable {
             // Renewed like the sagas being driven until a slot drives them.
             s.active.formUnion(taken)
         }
+        ensureLeaseRenewal()
         return true
     }
 
@@ -496,22 +510,28 @@ public final class SagaEngine: Service, Sendable {
         now().addingTimeInterval(Double(SagaDuration.milliseconds(configuration.leaseDuration)) / 1000)
     }
 
-    /// Runs `body` while a child task renews the leases of the sagas this engine drives.
-    func withLeaseRenewal(_ body: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let interval = Duration.milliseconds(max(50, SagaDuration.milliseconds(self.configuration.leaseDuration) / 3))
-                while !Task.isCancelled {
-                    do {
-                        try await self.clock.sleep(for: interval)
-                    } catch {
-                        return
-                    }
-                    await self.renewLeases()
+    /// Makes sure the leases of the sagas this engine drives (or has taken over) are renewed every third of their
+    /// length while there are any: one renewal scheduled on `timers` at a time, rescheduled while sagas remain.
+    func ensureLeaseRenewal() {
+        let schedule = state.withLock { s in
+            guard !s.renewalScheduled, !s.active.isEmpty else { return false }
+            s.renewalScheduled = true
+            return true
+        }
+        if schedule { scheduleLeaseRenewal() }
+    }
+
+    private func scheduleLeaseRenewal() {
+        let interval = Duration.milliseconds(max(50, SagaDuration.milliseconds(configuration.leaseDuration) / 3))
+        timers.schedule(after: interval) {
+            Task {
+                await self.renewLeases()
+                let again = self.state.withLock { s in
+                    s.renewalScheduled = !s.active.isEmpty
+                    return s.renewalScheduled
                 }
+                if again { self.scheduleLeaseRenewal() }
             }
-            defer { group.cancelAll() }
-            try await body()
         }
     }
 
@@ -521,16 +541,21 @@ public final class SagaEngine: Service, Sendable {
         do {
             let held = try await store.renewLeases(sagaIDs: ids, owner: configuration.workerID, leaseUntil: leaseDeadline())
             let heldIDs = Set(held.map(\.id))
-            state.withLock { s in
+            let nudge: [DriveMailbox] = state.withLock { s in
+                var nudge: [DriveMailbox] = []
                 for record in held {
-                    if let reason = record.cancelReason, record.cancelRequestedAt != nil {
+                    if let reason = record.cancelReason, record.cancelRequestedAt != nil, s.cancelRequests[record.id] == nil {
                         s.cancelRequests[record.id] = reason
+                        if let mailbox = s.mailboxes[record.id] { nudge.append(mailbox) }
                     }
                 }
                 for id in ids where !heldIDs.contains(id) && s.active.contains(id) {
                     s.lostLeases.insert(id)
+                    if let mailbox = s.mailboxes[id] { nudge.append(mailbox) }
                 }
+                return nudge
             }
+            for mailbox in nudge { mailbox.post(.wake) }
         } catch {
             logger.error("cannot renew leases: \(error)")
         }

@@ -20,7 +20,22 @@ public struct StepContext: Sendable {
     /// The attempt's timeout.
     public var timeout: Duration
     /// Carries `saga.id`, `saga.step`, `saga.phase` and `saga.attempt` metadata.
-    public var logger: Logger
+    ///
+    /// Built when read: most attempts never log, and setting metadata on a log handler costs more than a step.
+    public var logger: Logger {
+        get {
+            var logger = baseLogger
+            for (key, value) in attemptMetadata { logger[metadataKey: key] = value }
+            return logger
+        }
+        set {
+            baseLogger = newValue
+            attemptMetadata = [:]
+        }
+    }
+
+    private var baseLogger: Logger
+    private var attemptMetadata: Logger.Metadata
 
     public init(
         sagaID: String,
@@ -45,7 +60,31 @@ public struct StepContext: Sendable {
         self.outputs = outputs
         self.baseDirectory = baseDirectory
         self.timeout = timeout
-        self.logger = logger
+        self.baseLogger = logger
+        self.attemptMetadata = [:]
+    }
+
+    /// A context whose logger is `logger` with the attempt's metadata added when it is read.
+    init(
+        sagaID: String,
+        workflow: String,
+        step: String,
+        phase: StepPhase,
+        attempt: Int,
+        idempotencyKey: String,
+        input: JSONValue,
+        outputs: [String: JSONValue],
+        baseDirectory: String?,
+        timeout: Duration,
+        logger: Logger,
+        metadata: Logger.Metadata
+    ) {
+        self.init(
+            sagaID: sagaID, workflow: workflow, step: step, phase: phase, attempt: attempt,
+            idempotencyKey: idempotencyKey, input: input, outputs: outputs, baseDirectory: baseDirectory,
+            timeout: timeout, logger: logger
+        )
+        self.attemptMetadata = metadata
     }
 
     /// This step's own output (what a compensation undoes).

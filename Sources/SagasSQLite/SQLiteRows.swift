@@ -1,14 +1,18 @@
 import Foundation
 import GRDB
 import Sagas
+import Synchronization
 
-/// Columns, statements and row decoding for the `sagas` and `saga_events` tables.
+/// Columns, statements and row decoding for the `sagas`, `saga_definitions` and `saga_events` tables.
 enum SQLiteRows {
-    /// The `sagas` columns a `SagaRecord` is read from.
+    /// The `sagas` columns a `SagaRecord` is read from, in the order `record(_:db:)` reads them by index.
     static let columns = """
-        id, workflow, version, definition, base_directory, input, status, created_at, updated_at, owner, \
+        id, workflow, version, definition_digest, base_directory, input, status, created_at, updated_at, owner, \
         lease_expires_at, current_step, last_error, cancel_reason, cancel_requested_at, last_seq
         """
+
+    /// How many columns `columns` has: a query may add more after them (`rowid AS row_order`).
+    static let columnCount = 16
 
     /// The runnable statuses, spelled exactly as the partial index `sagas_runnable` is, so SQLite uses it.
     static let runnable = "status IN ('pending', 'running', 'compensating')"
@@ -21,43 +25,115 @@ enum SQLiteRows {
         INSERT INTO saga_events (saga_id, seq, at, type, step, payload) VALUES (?, ?, ?, ?, ?, ?)
         """
 
-    static func arguments(_ record: SagaRecord, inputText: String) -> StatementArguments {
+    /// Pinned definitions by digest, and digests by text. Both are content-addressed (the digest is the SHA-256
+    /// of the text), so an entry is true whatever database it came from, and whether or not the transaction that
+    /// wrote it committed.
+    private static let definitionCache = Mutex(DefinitionCache())
+
+    private struct DefinitionCache {
+        var texts: [String: String] = [:]
+        var digests: [String: String] = [:]
+
+        mutating func remember(digest: String, text: String) {
+            if texts.count >= 256 { texts.removeAll() }
+            if digests.count >= 256 { digests.removeAll() }
+            texts[digest] = text
+            digests[text] = digest
+        }
+    }
+
+    /// The digest that names a pinned definition's text in `saga_definitions`.
+    static func digest(ofDefinition text: String) -> String {
+        if let digest = definitionCache.withLock({ $0.digests[text] }) { return digest }
+        let digest = SHA256.hex(text)
+        definitionCache.withLock { $0.remember(digest: digest, text: text) }
+        return digest
+    }
+
+    /// The text of the pinned definition `digest` names.
+    static func definition(digest: String, db: Database) throws -> String {
+        if let text = definitionCache.withLock({ $0.texts[digest] }) { return text }
+        guard
+            let text = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT text FROM saga_definitions WHERE digest = ?"),
+                arguments: [digest]
+            )
+        else {
+            throw SagaError(.databaseCorrupt, "the pinned definition \(digest) is missing from saga_definitions")
+        }
+        definitionCache.withLock { $0.remember(digest: digest, text: text) }
+        return text
+    }
+
+    /// Stores a pinned definition once, however many sagas pin it; returns its digest.
+    static func storeDefinition(_ text: String, db: Database) throws -> String {
+        let digest = digest(ofDefinition: text)
+        try db.cachedStatement(
+            sql: "INSERT INTO saga_definitions (digest, text) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING"
+        ).execute(arguments: [digest, text])
+        return digest
+    }
+
+    static func arguments(_ record: SagaRecord, definitionDigest: String, inputText: String) -> StatementArguments {
         [
-            record.id, record.workflow, record.version, record.definition, record.baseDirectory, inputText,
+            record.id, record.workflow, record.version, definitionDigest, record.baseDirectory, inputText,
             record.status.rawValue, SagaTime.milliseconds(record.createdAt), SagaTime.milliseconds(record.updatedAt),
             record.owner, record.leaseExpiresAt.map(SagaTime.milliseconds), record.currentStep, record.lastError,
             record.cancelReason, record.cancelRequestedAt.map(SagaTime.milliseconds), record.lastSeq,
         ]
     }
 
-    static func insert(_ events: [SagaEvent], sagaID: String, db: Database) throws {
+    /// An event as its row stores it, encoded before the write's transaction begins (the transaction is shared,
+    /// and the less it does, the sooner every write in it is acknowledged).
+    struct EncodedEvent: Sendable {
+        var seq: Int
+        var at: Int64
+        var type: String
+        var step: String?
+        var payload: String
+
+        init(_ event: SagaEvent) {
+            seq = event.seq
+            at = SagaTime.milliseconds(event.at)
+            type = event.type.rawValue
+            step = event.step
+            payload = event.payload.jsonString
+        }
+    }
+
+    static func insert(_ events: [EncodedEvent], sagaID: String, db: Database) throws {
         guard !events.isEmpty else { return }
-        let statement = try db.cachedStatement(sql: insertEvent)
+        let statement = try SQLiteRaw(db, insertEvent)
         for event in events {
-            try statement.execute(arguments: [
-                sagaID, event.seq, SagaTime.milliseconds(event.at), event.type.rawValue, event.step,
-                event.payload.jsonString,
-            ])
+            statement.bind(1, sagaID)
+            statement.bind(2, event.seq)
+            statement.bind(3, event.at)
+            statement.bind(4, event.type)
+            statement.bind(5, event.step)
+            statement.bind(6, event.payload)
+            try statement.run()
         }
     }
 
     static func fetchSaga(_ db: Database, id: String) throws -> SagaRecord? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM sagas WHERE id = ?"), arguments: [id])
-            .map(record)
+            .map { try record($0, db: db) }
     }
 
     static func fetchOneRecord(_ db: Database, sql: String, arguments: StatementArguments) throws -> SagaRecord? {
         // `fetchAll`, not `fetchOne`: an `UPDATE … RETURNING` must run to completion.
-        try Row.fetchAll(db, sql: sql, arguments: arguments).first.map(record)
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).first.map { try record($0, db: db) }
     }
 
-    static func record(_ row: Row) throws -> SagaRecord {
-        let id: String = row["id"]
-        let statusName: String = row["status"]
+    /// A record from a row whose first columns are `columns`, in order (read by index: a lookup by name costs
+    /// more than the rest of the decoding).
+    static func record(_ row: Row, db: Database) throws -> SagaRecord {
+        let id: String = row[0]
+        let statusName: String = row[6]
         guard let status = SagaStatus(rawValue: statusName) else {
             throw SagaError(.databaseCorrupt, "saga \(id) has an unknown status '\(statusName)'", sagaID: id)
         }
-        let inputText: String = row["input"]
+        let inputText: String = row[5]
         let input: JSONValue
         do {
             input = try JSONValue(parsing: inputText)
@@ -66,44 +142,45 @@ enum SQLiteRows {
         }
         return SagaRecord(
             id: id,
-            workflow: row["workflow"],
-            version: row["version"],
-            definition: row["definition"],
-            baseDirectory: row["base_directory"],
+            workflow: row[1],
+            version: row[2],
+            definition: try definition(digest: row[3], db: db),
+            baseDirectory: row[4],
             input: input,
             status: status,
-            createdAt: SagaTime.date(milliseconds: row["created_at"]),
-            updatedAt: SagaTime.date(milliseconds: row["updated_at"]),
-            owner: row["owner"],
-            leaseExpiresAt: (row["lease_expires_at"] as Int64?).map(SagaTime.date(milliseconds:)),
-            currentStep: row["current_step"],
-            lastError: row["last_error"],
-            cancelReason: row["cancel_reason"],
-            cancelRequestedAt: (row["cancel_requested_at"] as Int64?).map(SagaTime.date(milliseconds:)),
-            lastSeq: row["last_seq"]
+            createdAt: SagaTime.date(milliseconds: row[7]),
+            updatedAt: SagaTime.date(milliseconds: row[8]),
+            owner: row[9],
+            leaseExpiresAt: (row[10] as Int64?).map(SagaTime.date(milliseconds:)),
+            currentStep: row[11],
+            lastError: row[12],
+            cancelReason: row[13],
+            cancelRequestedAt: (row[14] as Int64?).map(SagaTime.date(milliseconds:)),
+            lastSeq: row[15]
         )
     }
 
     static func event(_ row: Row, sagaID: String) throws -> SagaEvent {
-        let typeName: String = row["type"]
+        // Columns: seq, at, type, step, payload.
+        let typeName: String = row[2]
         guard let type = SagaEventType(rawValue: typeName) else {
             throw SagaError(
                 .databaseCorrupt,
-                "saga \(sagaID): event \(row["seq"] as Int) has an unknown type '\(typeName)'",
+                "saga \(sagaID): event \(row[0] as Int) has an unknown type '\(typeName)'",
                 sagaID: sagaID
             )
         }
         let payload: JSONValue
         do {
-            payload = try JSONValue(parsing: row["payload"] as String)
+            payload = try JSONValue(parsing: row[4] as String)
         } catch {
             throw SagaError(.databaseCorrupt, "saga \(sagaID): an event payload is not JSON: \(error)", sagaID: sagaID)
         }
         return SagaEvent(
-            seq: row["seq"],
-            at: SagaTime.date(milliseconds: row["at"]),
+            seq: row[0],
+            at: SagaTime.date(milliseconds: row[1]),
             type: type,
-            step: row["step"],
+            step: row[3],
             payload: payload
         )
     }

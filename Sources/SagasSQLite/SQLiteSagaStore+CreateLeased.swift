@@ -29,8 +29,9 @@ extension SQLiteSagaStore: SagaStoreCreatingLeased {
         record.lastSeq = events.last?.seq ?? 0
         let inputText = saga.input.jsonString
         let new = record
+        let encoded = events.map(SQLiteRows.EncodedEvent.init)
         return try await write(events: events.count) { db in
-            try Self.insertNew(new, inputText: inputText, events: events, db: db)
+            try Self.insertNew(new, inputText: inputText, events: encoded, db: db)
         }
     }
 }

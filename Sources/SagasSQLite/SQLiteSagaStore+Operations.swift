@@ -17,8 +17,9 @@ extension SQLiteSagaStore {
         record.lastSeq = events.last?.seq ?? 0
         let inputText = saga.input.jsonString
         let new = record
+        let encoded = events.map(SQLiteRows.EncodedEvent.init)
         return try await write(events: events.count) { db in
-            try Self.insertNew(new, inputText: inputText, events: events, db: db)
+            try Self.insertNew(new, inputText: inputText, events: encoded, db: db)
         }
     }
 
@@ -26,7 +27,12 @@ extension SQLiteSagaStore {
     /// workflow, version and input match: what `create` and `createLeased` share, inside their transaction.
     ///
     /// - Throws: `.sagaConflict` when they differ (inputs compare by canonical JSON text).
-    static func insertNew(_ record: SagaRecord, inputText: String, events: [SagaEvent], db: Database) throws
+    static func insertNew(
+        _ record: SagaRecord,
+        inputText: String,
+        events: [SQLiteRows.EncodedEvent],
+        db: Database
+    ) throws
         -> SagaCreation
     {
         if let existing = try SQLiteRows.fetchSaga(db, id: record.id) {
@@ -39,8 +45,9 @@ extension SQLiteSagaStore {
             }
             return .existing(existing)
         }
+        let digest = try SQLiteRows.storeDefinition(record.definition, db: db)
         try db.cachedStatement(sql: SQLiteRows.insertSaga).execute(
-            arguments: SQLiteRows.arguments(record, inputText: inputText)
+            arguments: SQLiteRows.arguments(record, definitionDigest: digest, inputText: inputText)
         )
         try SQLiteRows.insert(events, sagaID: record.id, db: db)
         return .created(record)
@@ -82,12 +89,12 @@ extension SQLiteSagaStore {
                         ORDER BY created_at, rowid
                         LIMIT ?
                     )
-                    RETURNING rowid AS row_order, \(SQLiteRows.columns)
+                    RETURNING \(SQLiteRows.columns), rowid AS row_order
                     """,
                 arguments: [owner, until, now, limit]
             )
             // RETURNING gives no order: sort as the subquery did.
-            return try rows.map { (try SQLiteRows.record($0), $0["row_order"] as Int64) }
+            return try rows.map { (try SQLiteRows.record($0, db: db), $0[SQLiteRows.columnCount] as Int64) }
                 .sorted { ($0.0.createdAt, $0.1) < ($1.0.createdAt, $1.1) }
                 .map(\.0)
         }
@@ -122,20 +129,19 @@ extension SQLiteSagaStore {
         let until = SagaTime.milliseconds(leaseUntil)
         let updatedAt = events.last.map { SagaTime.milliseconds($0.at) }
         let release = !progress.status.isRunnable
+        let encoded = events.map(SQLiteRows.EncodedEvent.init)
         try await write(events: events.count) { db in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT owner, last_seq FROM sagas WHERE id = ?"),
-                    arguments: [sagaID]
-                )
-            else {
-                throw SagaError.notFound(sagaID)
-            }
-            let holder: String? = row["owner"]
+            let select = try SQLiteRaw(db, "SELECT owner, last_seq, status FROM sagas WHERE id = ?")
+            defer { select.reset() }
+            select.bind(1, sagaID)
+            guard try select.step() else { throw SagaError.notFound(sagaID) }
+            let holder = select.text(0)
             guard holder == owner else { throw SagaError.leaseLost(sagaID, owner: owner, holder: holder) }
-            let lastSeq: Int = row["last_seq"]
+            let lastSeq = Int(select.int64(1))
+            let status = select.text(2) ?? ""
+            select.reset()
             try Self.continueJournal(
-                db, sagaID: sagaID, after: lastSeq, with: events, progress: progress,
+                db, sagaID: sagaID, after: lastSeq, status: status, with: encoded, progress: progress,
                 updatedAt: updatedAt, leaseUntil: release ? nil : until
             )
         }
@@ -148,7 +154,8 @@ extension SQLiteSagaStore {
         _ db: Database,
         sagaID: String,
         after lastSeq: Int,
-        with events: [SagaEvent],
+        status: String,
+        with events: [SQLiteRows.EncodedEvent],
         progress: SagaProgress,
         updatedAt: Int64?,
         leaseUntil: Int64?
@@ -161,6 +168,30 @@ extension SQLiteSagaStore {
             )
         }
         try SQLiteRows.insert(events, sagaID: sagaID, db: db)
+        if let leaseUntil, status == progress.status.rawValue {
+            // Most writes: the status stays, the lease is extended. Leaving `status` and `owner` out of the SET
+            // list spares SQLite the status indexes.
+            let update = try SQLiteRaw(
+                db,
+                """
+                UPDATE sagas SET
+                    current_step = COALESCE(?, current_step),
+                    last_error = COALESCE(?, last_error),
+                    updated_at = COALESCE(?, updated_at),
+                    last_seq = ?,
+                    lease_expires_at = ?
+                WHERE id = ?
+                """
+            )
+            update.bind(1, progress.currentStep)
+            update.bind(2, progress.lastError)
+            update.bind(3, updatedAt)
+            update.bind(4, lastSeq + events.count)
+            update.bind(5, leaseUntil)
+            update.bind(6, sagaID)
+            try update.run()
+            return
+        }
         let release = leaseUntil == nil
         try db.cachedStatement(
             sql: """
@@ -194,27 +225,28 @@ extension SQLiteSagaStore {
     ) async throws {
         let nowMillis = SagaTime.milliseconds(now)
         let updatedAt = events.last.map { SagaTime.milliseconds($0.at) }
+        let encoded = events.map(SQLiteRows.EncodedEvent.init)
         try await write(events: events.count) { db in
             guard
                 let row = try Row.fetchOne(
                     db,
-                    sql: "SELECT owner, lease_expires_at, last_seq FROM sagas WHERE id = ?",
+                    sql: "SELECT owner, lease_expires_at, last_seq, status FROM sagas WHERE id = ?",
                     arguments: [sagaID]
                 )
             else {
                 throw SagaError.notFound(sagaID)
             }
-            let holder: String? = row["owner"]
-            let expires: Int64? = row["lease_expires_at"]
+            let holder: String? = row[0]
+            let expires: Int64? = row[1]
             if let holder, let expires, expires > nowMillis {
                 throw SagaError(.invalidState, "saga \(sagaID) is held by worker \(holder)", sagaID: sagaID)
             }
-            let lastSeq: Int = row["last_seq"]
+            let lastSeq: Int = row[2]
             guard lastSeq == expectedLastSeq else {
                 throw SagaError.journalMoved(sagaID, expected: expectedLastSeq, actual: lastSeq)
             }
             try Self.continueJournal(
-                db, sagaID: sagaID, after: lastSeq, with: events, progress: progress,
+                db, sagaID: sagaID, after: lastSeq, status: row[3], with: encoded, progress: progress,
                 updatedAt: updatedAt, leaseUntil: nil
             )
         }
@@ -239,7 +271,7 @@ extension SQLiteSagaStore {
                         + StatementArguments(chunk)
                 )
                 for row in rows {
-                    let record = try SQLiteRows.record(row)
+                    let record = try SQLiteRows.record(row, db: db)
                     held[record.id] = record
                 }
             }
@@ -315,7 +347,7 @@ extension SQLiteSagaStore {
                     arguments += [workflow]
                 }
                 parts.append(
-                    "SELECT * FROM (SELECT rowid AS row_order, \(SQLiteRows.columns) FROM sagas WHERE \(filter) "
+                    "SELECT * FROM (SELECT \(SQLiteRows.columns), rowid AS row_order FROM sagas WHERE \(filter) "
                         + "ORDER BY created_at DESC, rowid DESC LIMIT ?)"
                 )
                 arguments += [query.limit]
@@ -324,7 +356,7 @@ extension SQLiteSagaStore {
             let sql =
                 "SELECT * FROM (\(parts.joined(separator: " UNION ALL "))) "
                 + "ORDER BY created_at DESC, row_order DESC LIMIT ?"
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteRows.record)
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { try SQLiteRows.record($0, db: db) }
         }
     }
 
@@ -352,7 +384,7 @@ extension SQLiteSagaStore {
                 sql: "SELECT \(SQLiteRows.columns) FROM sagas WHERE \(SQLiteRows.runnable) AND owner IS NOT NULL "
                     + "ORDER BY created_at LIMIT ?",
                 arguments: [limit]
-            ).map(SQLiteRows.record)
+            ).map { try SQLiteRows.record($0, db: db) }
         }
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
 import Sagas
+import Synchronization
 
 /// The database schema: named migrations that are never edited once landed, and the version they lead to.
 enum SQLiteSchema {
     /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
-    static let version = 1
+    static let version = 2
 
     /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
     static let applicationID: Int32 = 0x5341_4741
@@ -57,6 +58,67 @@ enum SQLiteSchema {
                     PRAGMA user_version = 1;
                     """
             )
+        }
+        migrator.registerMigration("v2-shared-definitions") { db in
+            // A pinned definition (several KB) was in every saga's row, and SQLite rewrites a whole row, overflow
+            // pages and all, on each update: once per step. Definitions now live once each in `saga_definitions`,
+            // named by the SHA-256 of their text, and a saga's row names its definition by that digest.
+            // GRDB runs a migration with foreign keys off and checks them all before it commits.
+            let digests = Mutex<[String: String]>([:])
+            db.add(
+                function: DatabaseFunction("saga_definition_digest", argumentCount: 1, pure: true) { values in
+                    guard let text = String.fromDatabaseValue(values[0]) else { return nil }
+                    if let digest = digests.withLock({ $0[text] }) { return digest }
+                    let digest = SHA256.hex(text)
+                    digests.withLock { $0[text] = digest }
+                    return digest
+                }
+            )
+            try db.execute(
+                sql: """
+                    CREATE TABLE saga_definitions (
+                        digest TEXT NOT NULL PRIMARY KEY,
+                        text TEXT NOT NULL
+                    ) STRICT;
+                    INSERT INTO saga_definitions (digest, text)
+                        SELECT saga_definition_digest(definition), definition
+                        FROM (SELECT DISTINCT definition FROM sagas);
+
+                    CREATE TABLE sagas_v2 (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        workflow TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        definition_digest TEXT NOT NULL REFERENCES saga_definitions (digest),
+                        base_directory TEXT,
+                        input TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        owner TEXT,
+                        lease_expires_at INTEGER,
+                        current_step TEXT,
+                        last_error TEXT,
+                        cancel_reason TEXT,
+                        cancel_requested_at INTEGER,
+                        last_seq INTEGER NOT NULL DEFAULT 0
+                    ) STRICT;
+                    INSERT INTO sagas_v2 (rowid, \(SQLiteRows.columns))
+                        SELECT rowid, id, workflow, version, saga_definition_digest(definition), base_directory, input,
+                            status, created_at, updated_at, owner, lease_expires_at, current_step, last_error,
+                            cancel_reason, cancel_requested_at, last_seq
+                        FROM sagas ORDER BY rowid;
+                    DROP TABLE sagas;
+                    ALTER TABLE sagas_v2 RENAME TO sagas;
+
+                    CREATE INDEX sagas_runnable ON sagas (created_at)
+                        WHERE status IN ('pending', 'running', 'compensating');
+                    CREATE INDEX sagas_status_created ON sagas (status, created_at);
+                    CREATE INDEX sagas_workflow_created ON sagas (workflow, created_at);
+
+                    PRAGMA user_version = 2;
+                    """
+            )
+            db.remove(function: DatabaseFunction("saga_definition_digest", argumentCount: 1, pure: true) { _ in nil })
         }
         return migrator
     }

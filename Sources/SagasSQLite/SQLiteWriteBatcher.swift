@@ -13,7 +13,12 @@ import Synchronization
 final class SQLiteWriteBatcher: Sendable {
     /// A write waiting for a transaction: runs in the transaction and returns how to report its outcome.
     private struct Pending: Sendable {
-        /// Runs the write inside the batch's transaction; returns what to do once the transaction committed.
+        /// Runs the write in the batch's transaction with no savepoint of its own; returns what to do once the
+        /// transaction committed. Throws `Refused` when the write fails (the batch is then run again, each write
+        /// in a savepoint), or `AbortBatch`.
+        let applyDirect: @Sendable (Database) throws -> @Sendable () -> Void
+        /// Runs the write inside the batch's transaction, in a savepoint; returns what to do once the transaction
+        /// committed.
         let apply: @Sendable (Database) throws(AbortBatch) -> @Sendable () -> Void
         /// Reports a failure of the whole transaction (the write was not committed).
         let fail: @Sendable (SagaError) -> Void
@@ -26,6 +31,9 @@ final class SQLiteWriteBatcher: Sendable {
     private struct AbortBatch: Error {
         let error: SagaError
     }
+
+    /// Thrown out of the optimistic run of a batch when one of its writes failed on its own.
+    private struct Refused: Error {}
 
     private struct State {
         var pending: [Pending] = []
@@ -57,6 +65,17 @@ final class SQLiteWriteBatcher: Sendable {
         let slot = ResultSlot<T>()
         let errors = self.errors
         let item = Pending(
+            applyDirect: { db in
+                let value: T
+                do {
+                    value = try body(db)
+                } catch {
+                    let mapped = errors.map(error)
+                    if !db.isInsideTransaction || mapped.code == .databaseCorrupt { throw AbortBatch(error: mapped) }
+                    throw Refused()
+                }
+                return { slot.resolve(.success(value)) }
+            },
             apply: { db throws(AbortBatch) in
                 let result: Result<T, SagaError>
                 do {
@@ -89,6 +108,8 @@ final class SQLiteWriteBatcher: Sendable {
             return true
         }
         if leader {
+            // Let the writers that are ready to run reach the queue first: they share this commit.
+            await Task.yield()
             await flushOnce()
         }
         while true {
@@ -123,24 +144,10 @@ final class SQLiteWriteBatcher: Sendable {
     }
 
     private func commit(_ batch: [Pending]) async {
-        let pool = self.pool
         do {
-            // Shielded on purpose: the leader's task may be cancelled, but the other callers' writes in this batch
-            // must still commit (or fail on their own), so the transaction runs in a task that is not cancelled.
-            let reports = try await Task {
-                try await pool.writeWithoutTransaction { db in
-                    var reports: [@Sendable () -> Void] = []
-                    reports.reserveCapacity(batch.count)
-                    try db.inTransaction(.immediate) {
-                        for item in batch {
-                            reports.append(try item.apply(db))
-                        }
-                        CrashPoint.reach(.insideCommit)
-                        return .commit
-                    }
-                    return reports
-                }
-            }.value
+            // On the leader's own thread: a hop to another thread and back costs more than the commit's CPU. The
+            // leader blocks while the commit flushes, the other callers' tasks go on running.
+            let reports = try syncWrite(pool) { db in try Self.run(batch, db: db) }
             state.withLock { state in
                 state.stats.commits += 1
                 state.stats.writes += batch.count
@@ -152,6 +159,52 @@ final class SQLiteWriteBatcher: Sendable {
             for item in batch { item.fail(mapped) }
         }
     }
+
+    /// Runs a batch in one immediate transaction and commits it. First every write runs as is; when one fails on
+    /// its own (a lost lease, a conflict), that transaction is rolled back and the batch runs again with each write
+    /// in its own savepoint, so that the failed write writes nothing and the others commit.
+    private static func run(_ batch: [Pending], db: Database) throws -> [@Sendable () -> Void] {
+        var reports: [@Sendable () -> Void] = []
+        reports.reserveCapacity(batch.count)
+        try SQLiteRaw.execute(db, "BEGIN IMMEDIATE")
+        do {
+            for item in batch {
+                reports.append(try item.applyDirect(db))
+            }
+            CrashPoint.reach(.insideCommit)
+            try SQLiteRaw.execute(db, "COMMIT")
+            return reports
+        } catch is Refused {
+            try rollback(db)
+        } catch {
+            try? rollback(db)
+            throw error
+        }
+        reports.removeAll(keepingCapacity: true)
+        try SQLiteRaw.execute(db, "BEGIN IMMEDIATE")
+        do {
+            for item in batch {
+                reports.append(try item.apply(db))
+            }
+            CrashPoint.reach(.insideCommit)
+            try SQLiteRaw.execute(db, "COMMIT")
+            return reports
+        } catch {
+            try? rollback(db)
+            throw error
+        }
+    }
+
+    private static func rollback(_ db: Database) throws {
+        if db.isInsideTransaction {
+            try db.execute(sql: "ROLLBACK")
+        }
+    }
+}
+
+/// GRDB's blocking write (the compiler would pick the `async` overload inside an `async` function).
+private func syncWrite<T>(_ pool: DatabasePool, _ body: (Database) throws -> T) throws -> T {
+    try pool.writeWithoutTransaction(body)
 }
 
 /// A one-shot result that the leader sets and the caller awaits, whichever comes first; or a call to lead.
@@ -213,3 +266,4 @@ private final class ResultSlot<T: Sendable>: Sendable {
         }
     }
 }
+

@@ -1,0 +1,150 @@
+import Synchronization
+
+/// The engine's timers, all served by one task: attempt timeouts, retry wake-ups and lease renewal.
+///
+/// A saga step used to start a timer task of its own for its timeout, and each saga another for its wake-ups; with
+/// thousands of steps a second, arming and cancelling those cost more than the steps. Here a timer is an entry in a
+/// table, and one task (started when the first entry is added, ended when the table is empty) sleeps on the
+/// engine's clock and fires what is due. An entry fires at most `resolution` after it is due.
+final class EngineTimers: Sendable {
+    /// Names a scheduled timer, to cancel it.
+    struct Token: Hashable, Sendable {
+        fileprivate let id: UInt64
+    }
+
+    private struct Entry {
+        var due: Duration
+        var fire: @Sendable () -> Void
+    }
+
+    private struct State {
+        var entries: [UInt64: Entry] = [:]
+        var lastID: UInt64 = 0
+        var running = false
+    }
+
+    private let state = Mutex(State())
+    /// Time since the timers were made, on the engine's clock.
+    private let elapsed: @Sendable () -> Duration
+    private let sleep: @Sendable (Duration) async throws -> Void
+    /// The longest the task sleeps at a time: a timer added while it sleeps fires at most this late.
+    let resolution: Duration
+
+    init<C: Clock>(clock: C, resolution: Duration = .milliseconds(5)) where C.Duration == Duration {
+        let start = clock.now
+        elapsed = { start.duration(to: clock.now) }
+        sleep = { try await clock.sleep(for: $0) }
+        self.resolution = resolution
+    }
+
+    /// Calls `fire` once, `delay` from now (at most `resolution` later), unless cancelled first.
+    @discardableResult
+    func schedule(after delay: Duration, _ fire: @escaping @Sendable () -> Void) -> Token {
+        let due = elapsed() + max(.zero, delay)
+        let (token, startTask) = state.withLock { s -> (Token, Bool) in
+            s.lastID += 1
+            s.entries[s.lastID] = Entry(due: due, fire: fire)
+            defer { s.running = true }
+            return (Token(id: s.lastID), !s.running)
+        }
+        if startTask {
+            Task { await self.serve() }
+        }
+        return token
+    }
+
+    /// Cancels a timer; nothing happens if it already fired.
+    func cancel(_ token: Token) {
+        _ = state.withLock { $0.entries.removeValue(forKey: token.id) }
+    }
+
+    /// How many timers are waiting (for tests).
+    var pending: Int { state.withLock { $0.entries.count } }
+
+    private func serve() async {
+        while true {
+            let wait: Duration? = state.withLock { s in
+                guard let earliest = s.entries.values.lazy.map(\.due).min() else {
+                    s.running = false
+                    return nil
+                }
+                return min(earliest - elapsed(), resolution)
+            }
+            guard let wait else { return }
+            if wait > .zero {
+                try? await sleep(wait)
+            }
+            let now = elapsed()
+            let due: [@Sendable () -> Void] = state.withLock { s in
+                var due: [@Sendable () -> Void] = []
+                for (id, entry) in s.entries where entry.due <= now {
+                    due.append(entry.fire)
+                    s.entries[id] = nil
+                }
+                return due
+            }
+            for fire in due { fire() }
+        }
+    }
+}
+
+/// What wakes a saga's drive loop: an attempt's outcome, a timer, or a nudge to look at the engine's state again
+/// (a cancel request, a lost lease, shutdown).
+final class DriveMailbox: Sendable {
+    enum Event: Sendable {
+        case attempt(AttemptResult)
+        case wake
+    }
+
+    private struct State {
+        var events: [Event] = []
+        var waiter: CheckedContinuation<Event?, Never>?
+        var cancelled = false
+    }
+
+    private let state = Mutex(State())
+
+    func post(_ event: Event) {
+        let waiter: CheckedContinuation<Event?, Never>? = state.withLock { s in
+            if let waiter = s.waiter {
+                s.waiter = nil
+                return waiter
+            }
+            if case .wake = event, s.events.contains(where: { if case .wake = $0 { true } else { false } }) {
+                return nil
+            }
+            s.events.append(event)
+            return nil
+        }
+        waiter?.resume(returning: event)
+    }
+
+    /// The next event; `nil` once the waiting task is cancelled.
+    func next() async -> Event? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Event?, Never>) in
+                let ready: Event?? = state.withLock { s in
+                    if !s.events.isEmpty { return .some(s.events.removeFirst()) }
+                    if s.cancelled { return .some(nil) }
+                    s.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { s in
+                s.cancelled = true
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+}
+
+/// Set when an attempt's timeout fired: its outcome is then "timed out", whatever the cancelled executor said.
+final class TimeoutFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}
