@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SagaCLITests",
-            dependencies: ["Sagas", "SagasSQLite", "SagasTesting"],
+            dependencies: ["Sagas", "SagasSQLite", "SagasTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -38,6 +38,7 @@ struct SagaCommand: AsyncParsableCommand {
             ReconcileCommand.self,
             ValidateCommand.self,
             BenchCommand.self,
+            MigrateCommand.self,
         ]
     )
 }

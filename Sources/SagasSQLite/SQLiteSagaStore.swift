@@ -162,7 +162,7 @@ public final class SQLiteSagaStore: SagaStore {
                     throw SagaError(
                         .storageFailure,
                         "database \(path) has schema version \(version), not \(SQLiteSchema.version); "
-                            + "open it once for writing to migrate it",
+                            + "open it once for writing to migrate it (with the CLI: saga migrate)",
                         file: path
                     )
                 }

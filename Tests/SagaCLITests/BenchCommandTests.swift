@@ -104,9 +104,20 @@ struct BenchCommandTests {
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
+    /// `--store memory`: the engine alone. The same sagas run, and no journal counters exist to report.
+    @Test func memoryStoreMeasuresTheEngineAlone() throws {
+        let box = try CLISandbox()
+        let r = try bench(box, ["--sagas", "40", "--store", "memory", "--fail-rate", "0.5", "--seed", "7"])
+        #expect(r["store"] == "memory")
+        #expect((r["completed"]?.intValue ?? 0) + (r["compensated"]?.intValue ?? 0) == 40)
+        #expect((r["compensated"]?.intValue ?? 0) > 0)
+        #expect(r["commits"] == nil)
+        #expect(number(r, "sagasPerSecond") > 0)
+    }
+
     @Test(arguments: [
         ["--sagas", "0"], ["--steps", "0"], ["--fail-rate", "1.5"], ["--mode", "fast"], ["--sync", "off"],
-        ["--fail-step", "5", "--steps", "4"],
+        ["--fail-step", "5", "--steps", "4"], ["--store", "disk"], ["--store", "memory", "--mode", "recovery"],
     ])
     func rejectsInvalidOptions(_ arguments: [String]) throws {
         let box = try CLISandbox()
