@@ -146,6 +146,8 @@ public enum SagaBenchmark {
         public var databaseBytes: Int?
         /// The process's peak resident memory (`ru_maxrss`).
         public var peakMemoryBytes: Int
+        /// CPU time (user and system, every thread) the process spent during the run.
+        public var cpuSeconds: Double = 0
         /// Anything else the caller wants in the report (the disk's flush time, settings).
         public var extra: [String: JSONValue] = [:]
 
@@ -177,6 +179,8 @@ public enum SagaBenchmark {
                 "stepsPerSecond": .number(stepsPerSecond),
                 "latencyMs": latency.json,
                 "peakMemoryBytes": .integer(peakMemoryBytes),
+                "cpuSeconds": .number(cpuSeconds),
+                "cpuMsPerSaga": .number(cpuSeconds * 1000 / Double(max(1, workload.sagas))),
             ]
             if let failStep = workload.failStep { object["failStep"] = .integer(failStep) }
             if mode == .latency { object["latencyPerStepMs"] = perStepLatency.json }
@@ -288,6 +292,7 @@ public enum SagaBenchmark {
         let width = mode == .latency ? 1 : min(workload.concurrency, workload.sagas)
         let next = Cursor()
         let clock = ContinuousClock()
+        let cpuBefore = cpuTime()
         let start = clock.now
         let outcomes = try await withThrowingTaskGroup(of: [(SagaStatus, Double)].self) { group in
             for _ in 0..<width {
@@ -310,6 +315,7 @@ public enum SagaBenchmark {
             return all
         }
         let elapsed = clock.now - start
+        let cpu = cpuTime() - cpuBefore
         let after = try await statistics?()
         var report = Report(
             mode: mode,
@@ -327,6 +333,7 @@ public enum SagaBenchmark {
             databaseBytes: nil,
             peakMemoryBytes: peakMemoryBytes()
         )
+        report.cpuSeconds = cpu
         if mode == .latency {
             // Attempts per saga follow from its input: K actions, or f actions and f-1 compensations.
             report.perStepLatencies = zip(outcomes, inputs).map { outcome, input in
@@ -379,15 +386,17 @@ public enum SagaBenchmark {
         registerHandlers(on: engine, counters: counters)
         let before = try await statistics?()
         let clock = ContinuousClock()
+        let cpuBefore = cpuTime()
         let start = clock.now
         try await engine.runUntilIdle()
         let elapsed = clock.now - start
+        let cpu = cpuTime() - cpuBefore
         let after = try await statistics?()
         let counts = try await engine.store.countByStatus()
         let completed = counts[.completed] ?? 0
         let compensated = counts[.compensated] ?? 0
         let total = counts.values.reduce(0, +)
-        return Report(
+        var report = Report(
             mode: .recovery,
             workload: workload,
             elapsedSeconds: seconds(elapsed),
@@ -403,6 +412,8 @@ public enum SagaBenchmark {
             databaseBytes: nil,
             peakMemoryBytes: peakMemoryBytes()
         )
+        report.cpuSeconds = cpu
+        return report
     }
 
     /// The process's peak resident set size in bytes (`getrusage`'s `ru_maxrss`).
@@ -419,6 +430,19 @@ public enum SagaBenchmark {
         #else
         return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
         #endif
+    }
+
+    /// User and system CPU time of the whole process so far, in seconds (`getrusage`).
+    public static func cpuTime() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return 0 }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -79,7 +79,7 @@ public final class SagaEngine: Service, Sendable {
         /// The last scan took sagas over: scan again at once, there may be more.
         var rescanNow = false
         /// Sagas taken over from dead workers, waiting for a free slot (their leases are renewed meanwhile).
-        var takenOver: [String] = []
+        var takenOver: [SagaRecord] = []
     }
 
     /// Creates an engine.
@@ -406,18 +406,19 @@ public final class SagaEngine: Service, Sendable {
             defer { s.takenOver.removeAll() }
             return s.takenOver
         }
-        for id in undriven {
-            state.withLock { _ = $0.active.remove(id) }
-            try? await store.release(sagaID: id, owner: configuration.workerID)
+        for record in undriven {
+            state.withLock { _ = $0.active.remove(record.id) }
+            try? await store.release(sagaID: record.id, owner: configuration.workerID)
         }
         logger.info("worker stopped", metadata: ["worker": "\(configuration.workerID)"])
     }
 
     private func claimOne() async throws -> SagaRecord? {
         // First in, first out: a saga taken over earlier has waited longer.
-        while let id = state.withLock({ $0.takenOver.isEmpty ? nil : $0.takenOver.removeFirst() }) {
-            if let record = try await store.saga(id: id), record.owner == configuration.workerID { return record }
-            state.withLock { _ = $0.active.remove(id) }
+        // Its record was read just before the take-over; a cancel request since then reaches the drive through the
+        // lease renewals, and a lease lost since then makes its first write fail.
+        if let record = state.withLock({ $0.takenOver.isEmpty ? nil : $0.takenOver.removeFirst() }) {
+            return record
         }
         // Leases held by dead workers on this host need not wait for expiry, and go before new work (a saga
         // interrupted mid-step has been waiting longest). One slot scans at a time; after a scan that took sagas
@@ -447,25 +448,36 @@ public final class SagaEngine: Service, Sendable {
         // No more than the slots can start soon: sagas taken over but left waiting in a long queue would only
         // move from one dead worker's lease to the next if this worker died too. The rest waits for the next scan.
         let batch = 2 * max(1, configuration.concurrency)
+        var dead: [String: Bool] = [:]
         let candidates = try await store.leasedSagas(limit: 1000).filter { candidate in
-            guard let owner = candidate.owner else { return false }
-            return owner != configuration.workerID && SagaEngine.isDeadLocalWorker(owner)
+            guard let owner = candidate.owner, owner != configuration.workerID else { return false }
+            if let known = dead[owner] { return known }
+            let gone = SagaEngine.isDeadLocalWorker(owner)
+            dead[owner] = gone
+            return gone
         }.prefix(batch)
         // Concurrently, so that the store can commit the take-overs together.
-        let taken = try await withThrowingTaskGroup(of: String?.self) { group in
+        let taken = try await withThrowingTaskGroup(of: SagaRecord?.self) { group in
             for candidate in candidates {
-                group.addTask { try await self.takeOverIfOwnerDead(candidate) ? candidate.id : nil }
+                group.addTask {
+                    guard try await self.takeOverIfOwnerDead(candidate) else { return nil }
+                    var record = candidate
+                    record.owner = self.configuration.workerID
+                    return record
+                }
             }
-            var taken: [String] = []
-            for try await id in group { if let id { taken.append(id) } }
-            return taken
+            var taken: [SagaRecord] = []
+            for try await record in group { if let record { taken.append(record) } }
+            // First in, first out, as the scan found them.
+            let order = Dictionary(uniqueKeysWithValues: candidates.enumerated().map { ($1.id, $0) })
+            return taken.sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }
         }
         guard !taken.isEmpty else { return false }
         state.withLock { s in
             s.rescanNow = true
             s.takenOver.append(contentsOf: taken)
             // Renewed like the sagas being driven until a slot drives them.
-            s.active.formUnion(taken)
+            s.active.formUnion(taken.map(\.id))
         }
         ensureLeaseRenewal()
         return true

@@ -35,7 +35,11 @@ extension SQLiteSagaStore {
     ) throws
         -> SagaCreation
     {
-        if let existing = try SQLiteRows.fetchSaga(db, id: record.id) {
+        let exists = try SQLiteRaw(db, "SELECT 1 FROM sagas WHERE id = ?")
+        exists.bind(1, record.id)
+        let found = try exists.step()
+        exists.reset()
+        if found, let existing = try SQLiteRows.fetchSaga(db, id: record.id) {
             let existingInput =
                 try String.fetchOne(db, sql: "SELECT input FROM sagas WHERE id = ?", arguments: [record.id]) ?? ""
             guard existing.workflow == record.workflow, existing.version == record.version,
@@ -106,12 +110,16 @@ extension SQLiteSagaStore {
     {
         let until = SagaTime.milliseconds(leaseUntil)
         return try await write { db in
-            try db.execute(
-                sql: "UPDATE sagas SET owner = ?, lease_expires_at = ? WHERE id = ? AND \(SQLiteRows.runnable) "
-                    + "AND owner = ?",
-                arguments: [owner, until, sagaID, previousOwner]
+            let update = try SQLiteRaw(
+                db,
+                "UPDATE sagas SET owner = ?, lease_expires_at = ? WHERE id = ? AND \(SQLiteRows.runnable) AND owner = ?"
             )
-            return db.changesCount > 0
+            update.bind(1, owner)
+            update.bind(2, until)
+            update.bind(3, sagaID)
+            update.bind(4, previousOwner)
+            try update.run()
+            return update.changes > 0
         }
     }
 
