@@ -21,7 +21,7 @@ struct BenchCommandTests {
         let r = try bench(box, ["--sagas", "50", "--steps", "4", "--concurrency", "8"])
         for key in [
             "sagasPerSecond", "stepsPerSecond", "commitsPerSecond", "peakMemoryBytes", "rowsPerStep", "commits",
-            "eventRows", "databaseBytesPerSaga", "elapsedSeconds", "flushProbeUs",
+            "eventRows", "databaseBytesPerSaga", "elapsedSeconds", "flushProbeUs", "cpuSeconds", "cpuMsPerSaga",
         ] {
             #expect(r[key] != nil, "missing \(key) in \(r)")
         }
