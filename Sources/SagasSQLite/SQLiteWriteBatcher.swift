@@ -122,16 +122,24 @@ final class SQLiteWriteBatcher: Sendable {
         }
     }
 
-    /// Commits every pending write in one transaction, then hands the lead to the oldest write that arrived
-    /// meanwhile (or ends the flush). Only the leader calls it.
+    /// Commits every pending write in one transaction, and again while writes keep arriving, up to
+    /// `batchesPerLead` transactions; then hands the lead to the oldest write that arrived meanwhile (or ends the
+    /// flush). Only the leader calls it.
     private func flushOnce() async {
-        let batch: [Pending] = state.withLock { state in
-            let batch = state.pending
-            state.pending = []
-            return batch
-        }
-        if !batch.isEmpty {
-            await commit(batch)
+        for _ in 0..<Self.batchesPerLead {
+            let batch: [Pending] = state.withLock { state in
+                let batch = state.pending
+                state.pending = []
+                return batch
+            }
+            if !batch.isEmpty {
+                await commit(batch)
+            }
+            let more = state.withLock { state in
+                if state.pending.isEmpty { state.flushing = false }
+                return !state.pending.isEmpty
+            }
+            if !more { return }
         }
         let next: Pending? = state.withLock { state in
             guard let next = state.pending.first else {
@@ -142,6 +150,10 @@ final class SQLiteWriteBatcher: Sendable {
         }
         next?.promote()
     }
+
+    /// How many transactions a leader commits in a row before it hands the lead on: handing it on costs a thread
+    /// hand-off between commits, keeping it delays the leader's own saga.
+    static let batchesPerLead = 8
 
     private func commit(_ batch: [Pending]) async {
         do {
