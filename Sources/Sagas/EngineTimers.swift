@@ -5,7 +5,8 @@ import Synchronization
 /// A saga step used to start a timer task of its own for its timeout, and each saga another for its wake-ups; with
 /// thousands of steps a second, arming and cancelling those cost more than the steps. Here a timer is an entry in a
 /// table, and one task (started when the first entry is added, ended when the table is empty) sleeps on the
-/// engine's clock and fires what is due. An entry fires at most `resolution` after it is due.
+/// engine's clock until the earliest entry is due, and fires what is due. Scheduling an entry due before that
+/// wakes the task early. Nothing is polled: an engine whose only timer is an hour away sleeps for an hour.
 final class EngineTimers: Sendable {
     /// Names a scheduled timer, to cancel it.
     struct Token: Hashable, Sendable {
@@ -21,32 +22,45 @@ final class EngineTimers: Sendable {
         var entries: [UInt64: Entry] = [:]
         var lastID: UInt64 = 0
         var running = false
+        /// When the serving task will next look, while it sleeps.
+        var plannedWake: Duration?
+        /// The serving task's early wake-up, while it sleeps.
+        var doorbell: CheckedContinuation<Void, Never>?
+        /// Rung while the task was not sleeping: its next sleep ends at once.
+        var rung = false
     }
 
     private let state = Mutex(State())
     /// Time since the timers were made, on the engine's clock.
     private let elapsed: @Sendable () -> Duration
     private let sleep: @Sendable (Duration) async throws -> Void
-    /// The longest the task sleeps at a time: a timer added while it sleeps fires at most this late.
-    let resolution: Duration
 
-    init<C: Clock>(clock: C, resolution: Duration = .milliseconds(5)) where C.Duration == Duration {
+    init<C: Clock>(clock: C) where C.Duration == Duration {
         let start = clock.now
         elapsed = { start.duration(to: clock.now) }
         sleep = { try await clock.sleep(for: $0) }
-        self.resolution = resolution
     }
 
-    /// Calls `fire` once, `delay` from now (at most `resolution` later), unless cancelled first.
+    /// Calls `fire` once, `delay` from now, unless cancelled first.
     @discardableResult
     func schedule(after delay: Duration, _ fire: @escaping @Sendable () -> Void) -> Token {
         let due = elapsed() + max(.zero, delay)
-        let (token, startTask) = state.withLock { s -> (Token, Bool) in
+        let (token, startTask, doorbell) = state.withLock { s -> (Token, Bool, CheckedContinuation<Void, Never>?) in
             s.lastID += 1
             s.entries[s.lastID] = Entry(due: due, fire: fire)
-            defer { s.running = true }
-            return (Token(id: s.lastID), !s.running)
+            let start = !s.running
+            s.running = true
+            // Due before the sleeping task will look: wake it.
+            var doorbell: CheckedContinuation<Void, Never>?
+            if !start, s.plannedWake.map({ due < $0 }) ?? false {
+                s.plannedWake = nil
+                doorbell = s.doorbell
+                s.doorbell = nil
+                if doorbell == nil { s.rung = true }
+            }
+            return (Token(id: s.lastID), start, doorbell)
         }
+        doorbell?.resume()
         if startTask {
             Task { await self.serve() }
         }
@@ -68,14 +82,16 @@ final class EngineTimers: Sendable {
                     s.running = false
                     return nil
                 }
-                return min(earliest - elapsed(), resolution)
+                s.plannedWake = earliest
+                return earliest - elapsed()
             }
             guard let wait else { return }
             if wait > .zero {
-                try? await sleep(wait)
+                await sleep(for: wait)
             }
             let now = elapsed()
             let due: [@Sendable () -> Void] = state.withLock { s in
+                s.plannedWake = nil
                 var due: [@Sendable () -> Void] = []
                 for (id, entry) in s.entries where entry.due <= now {
                     due.append(entry.fire)
@@ -84,6 +100,45 @@ final class EngineTimers: Sendable {
                 return due
             }
             for fire in due { fire() }
+        }
+    }
+
+    /// Sleeps for `duration`, or until an earlier timer rings the doorbell.
+    private func sleep(for duration: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            let sleep = self.sleep
+            group.addTask { try? await sleep(duration) }
+            group.addTask { await self.waitForDoorbell() }
+            await group.next()
+            group.cancelAll()
+            // The doorbell's waiter ends on cancellation; so does the sleep.
+            let waiter = self.state.withLock { s in
+                defer { s.doorbell = nil }
+                return s.doorbell
+            }
+            waiter?.resume()
+        }
+    }
+
+    private func waitForDoorbell() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ringNow = state.withLock { s in
+                    if s.rung || Task.isCancelled {
+                        s.rung = false
+                        return true
+                    }
+                    s.doorbell = continuation
+                    return false
+                }
+                if ringNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { s in
+                defer { s.doorbell = nil }
+                return s.doorbell
+            }
+            waiter?.resume()
         }
     }
 }

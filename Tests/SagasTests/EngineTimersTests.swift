@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Sagas
+
+/// The engine's shared timers: one task, no polling. No test asserts how long anything took; each only waits,
+/// with a generous limit, for what must happen.
+@Suite(.timeLimit(.minutes(1)))
+struct EngineTimersTests {
+    /// Fired timer names, in order, and a way to wait for a number of them.
+    private final class Fired: Sendable {
+        private let names = Mutex<[String]>([])
+        func record(_ name: String) { names.withLock { $0.append(name) } }
+        var all: [String] { names.withLock { $0 } }
+
+        func wait(for count: Int, seconds: Double = 10) async -> Bool {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            while ContinuousClock.now < deadline {
+                if all.count >= count { return true }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return false
+        }
+    }
+
+    @Test func aTimerScheduledBeforeTheNextDueOneWakesTheSleepingTask() async {
+        let timers = EngineTimers(clock: ContinuousClock())
+        let fired = Fired()
+        // The task sleeps until this one, an hour away...
+        let far = timers.schedule(after: .seconds(3600)) { fired.record("far") }
+        try? await Task.sleep(for: .milliseconds(20))
+        // ... and must wake for these, not an hour later.
+        timers.schedule(after: .milliseconds(30)) { fired.record("second") }
+        timers.schedule(after: .milliseconds(1)) { fired.record("first") }
+        #expect(await fired.wait(for: 2))
+        #expect(fired.all == ["first", "second"])
+        #expect(timers.pending == 1)
+        timers.cancel(far)
+        #expect(timers.pending == 0)
+    }
+
+    @Test func aCancelledTimerNeverFires() async {
+        let timers = EngineTimers(clock: ContinuousClock())
+        let fired = Fired()
+        let cancelled = timers.schedule(after: .milliseconds(10)) { fired.record("cancelled") }
+        timers.cancel(cancelled)
+        timers.schedule(after: .milliseconds(50)) { fired.record("kept") }
+        #expect(await fired.wait(for: 1))
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(fired.all == ["kept"])
+    }
+
+    @Test func timersKeepWorkingAfterTheTaskEnded() async {
+        let timers = EngineTimers(clock: ContinuousClock())
+        let fired = Fired()
+        timers.schedule(after: .zero) { fired.record("one") }
+        #expect(await fired.wait(for: 1))
+        // The table emptied, so the serving task ended; a new timer starts another.
+        try? await Task.sleep(for: .milliseconds(20))
+        timers.schedule(after: .milliseconds(5)) { fired.record("two") }
+        #expect(await fired.wait(for: 2))
+        #expect(fired.all == ["one", "two"])
+    }
+
+    @Test func manyTimersAllFireOnce() async {
+        let timers = EngineTimers(clock: ContinuousClock())
+        let fired = Fired()
+        for i in 0..<500 {
+            timers.schedule(after: .milliseconds(Int64(i % 50))) { fired.record("t\(i)") }
+        }
+        #expect(await fired.wait(for: 500))
+        try? await Task.sleep(for: .milliseconds(20))
+        #expect(fired.all.count == 500)
+        #expect(Set(fired.all).count == 500)
+        #expect(timers.pending == 0)
+    }
+}
