@@ -50,7 +50,30 @@ extension SagaEngine {
             // Outcomes not yet journaled are lost on purpose: the next worker journals those attempts as
             // interrupted and settles them (at least once). They are stopped before the lease can pass on.
             await attempts.cancelAndWait(timers: timers)
+            if let error = error as? SagaError, error.code == .corruptJournal, started == nil {
+                await park(record, because: error)
+            }
             throw error
+        }
+    }
+
+    /// A saga whose journal does not replay (its pinned definition no longer loads, or the machine refuses an
+    /// event) would fail the same way on every worker, for ever. It is parked instead: marked `needs_intervention`
+    /// with the reason as its last error, and its lease released, without a journal event (the journal is what is
+    /// broken). `saga list --status needs_intervention` shows it; `saga show` shows its journal.
+    private func park(_ record: SagaRecord, because error: SagaError) async {
+        let reason = "its journal does not replay: \(error.message)"
+        do {
+            try await store.append(
+                [],
+                sagaID: record.id,
+                owner: configuration.workerID,
+                progress: SagaProgress(status: .needsIntervention, lastError: reason),
+                leaseUntil: leaseDeadline()
+            )
+            logger.error("saga parked: \(reason)", metadata: ["saga.id": "\(record.id)"])
+        } catch {
+            logger.error("cannot park saga whose journal does not replay: \(error)", metadata: ["saga.id": "\(record.id)"])
         }
     }
 
