@@ -148,7 +148,10 @@ final class EngineTimers: Sendable {
 final class DriveMailbox: Sendable {
     enum Event: Sendable {
         case attempt(AttemptResult)
+        /// Look at the engine's state again (a cancel request, a lost lease, shutdown).
         case wake
+        /// The drive's retry timer with this number fired.
+        case timer(Int)
     }
 
     private struct State {

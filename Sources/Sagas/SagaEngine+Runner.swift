@@ -28,12 +28,14 @@ extension SagaEngine {
     func drive(_ record: SagaRecord, creating started: SagaEvent? = nil) async throws -> SagaStatus? {
         let sagaID = record.id
         let mailbox = DriveMailbox()
+        // A saga to create joins the renewed leases once its creation committed (in `create`): a renewal that read
+        // it before would find no lease and take it for lost.
         state.withLock {
-            _ = $0.active.insert(sagaID)
+            if started == nil { _ = $0.active.insert(sagaID) }
             $0.lostLeases.remove(sagaID)
             $0.mailboxes[sagaID] = mailbox
         }
-        ensureLeaseRenewal()
+        if started == nil { ensureLeaseRenewal() }
         defer {
             state.withLock {
                 _ = $0.active.remove(sagaID)
@@ -118,7 +120,10 @@ extension SagaEngine {
         if !journal.events.isEmpty { CrashPoint.reach(.duringRecovery) }
 
         // The retry wake-up armed on the engine's timers, if any.
-        var armedWake: (at: Date, token: EngineTimers.Token)?
+        // Numbered, so that the loop knows which one fired: whether it fired is not something `now()` can tell,
+        // as the timers run on the engine's clock and `now()` is the wall clock.
+        var armedWake: (at: Date, number: Int, token: EngineTimers.Token)?
+        var wakeTimers = 0
         defer { if let armedWake { timers.cancel(armedWake.token) } }
         while true {
             // Cancelled (the task driving this saga was): stop at once.
@@ -206,12 +211,16 @@ extension SagaEngine {
             if let wake, armedWake == nil || wake < armedWake!.at {
                 if let armedWake { timers.cancel(armedWake.token) }
                 let delay = Duration.milliseconds(Int64((max(0, wake.timeIntervalSince(now())) * 1000).rounded(.up)))
-                armedWake = (wake, timers.schedule(after: delay) { mailbox.post(.wake) })
+                wakeTimers += 1
+                let number = wakeTimers
+                armedWake = (wake, number, timers.schedule(after: delay) { mailbox.post(.timer(number)) })
             }
             guard let event = await mailbox.next() else { throw CancellationError() }
             switch event {
             case .wake:
-                if let armed = armedWake, armed.at <= now() { armedWake = nil }
+                break
+            case .timer(let number):
+                if armedWake?.number == number { armedWake = nil }
             case .attempt(let result):
                 // An attempt that ended because this task was cancelled has no outcome worth journaling.
                 try Task.checkCancellation()
@@ -397,8 +406,12 @@ extension SagaEngine {
             leaseUntil: leaseDeadline()
         )
         guard case .created = creation else { return false }
-        // A renewal that ran before the saga existed found no lease to renew: it was not lost.
-        state.withLock { _ = $0.lostLeases.remove(journal.sagaID) }
+        // Its lease is renewed from now on.
+        state.withLock {
+            _ = $0.active.insert(journal.sagaID)
+            _ = $0.lostLeases.remove(journal.sagaID)
+        }
+        ensureLeaseRenewal()
         journal.creating = nil
         journal.events.removeAll(keepingCapacity: true)
         journal.currentStep = nil

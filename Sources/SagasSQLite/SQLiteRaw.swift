@@ -26,28 +26,42 @@ struct SQLiteRaw {
         _ = try raw.step()
     }
 
-    func bind(_ index: Int32, _ value: String?) {
+    func bind(_ index: Int32, _ value: String?) throws {
         guard var text = value else {
-            sqlite3_bind_null(statement, index)
+            try check(sqlite3_bind_null(statement, index))
             return
         }
-        text.withUTF8 { bytes in
-            _ = bytes.withMemoryRebound(to: CChar.self) { chars in
-                sqlite3_bind_text(statement, index, chars.baseAddress, Int32(chars.count), sqliteTransient)
+        let code = text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                // SQLITE_TRANSIENT: SQLite copies the bytes before the call returns. A length past Int32 is refused
+                // by SQLite itself (SQLITE_TOOBIG), through the 64-bit call.
+                sqlite3_bind_text64(
+                    statement, index, chars.baseAddress, sqlite3_uint64(chars.count), sqliteTransient, UInt8(SQLITE_UTF8)
+                )
             }
         }
+        try check(code)
     }
 
-    func bind(_ index: Int32, _ value: Int64?) {
+    func bind(_ index: Int32, _ value: Int64?) throws {
         guard let value else {
-            sqlite3_bind_null(statement, index)
+            try check(sqlite3_bind_null(statement, index))
             return
         }
-        sqlite3_bind_int64(statement, index, value)
+        try check(sqlite3_bind_int64(statement, index, value))
     }
 
-    func bind(_ index: Int32, _ value: Int) {
-        sqlite3_bind_int64(statement, index, Int64(value))
+    func bind(_ index: Int32, _ value: Int) throws {
+        try check(sqlite3_bind_int64(statement, index, Int64(value)))
+    }
+
+    /// A bind that failed (a value too big, an index out of range) fails the write rather than store NULL.
+    private func check(_ code: Int32) throws {
+        guard code == SQLITE_OK else {
+            let message = sqlite3_errmsg(connection).map { String(cString: $0) }
+            reset()
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
+        }
     }
 
     /// Steps once: `true` when a row is ready to read.
@@ -71,7 +85,8 @@ struct SQLiteRaw {
     func text(_ column: Int32) -> String? {
         guard sqlite3_column_type(statement, column) != SQLITE_NULL, let bytes = sqlite3_column_text(statement, column)
         else { return nil }
-        return String(cString: bytes)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
     func int64(_ column: Int32) -> Int64 {

@@ -105,12 +105,12 @@ enum SQLiteRows {
         guard !events.isEmpty else { return }
         let statement = try SQLiteRaw(db, insertEvent)
         for event in events {
-            statement.bind(1, sagaID)
-            statement.bind(2, event.seq)
-            statement.bind(3, event.at)
-            statement.bind(4, event.type)
-            statement.bind(5, event.step)
-            statement.bind(6, event.payload)
+            try statement.bind(1, sagaID)
+            try statement.bind(2, event.seq)
+            try statement.bind(3, event.at)
+            try statement.bind(4, event.type)
+            try statement.bind(5, event.step)
+            try statement.bind(6, event.payload)
             try statement.run()
         }
     }

@@ -36,7 +36,7 @@ extension SQLiteSagaStore {
         -> SagaCreation
     {
         let exists = try SQLiteRaw(db, "SELECT 1 FROM sagas WHERE id = ?")
-        exists.bind(1, record.id)
+        try exists.bind(1, record.id)
         let found = try exists.step()
         exists.reset()
         if found, let existing = try SQLiteRows.fetchSaga(db, id: record.id) {
@@ -114,10 +114,10 @@ extension SQLiteSagaStore {
                 db,
                 "UPDATE sagas SET owner = ?, lease_expires_at = ? WHERE id = ? AND \(SQLiteRows.runnable) AND owner = ?"
             )
-            update.bind(1, owner)
-            update.bind(2, until)
-            update.bind(3, sagaID)
-            update.bind(4, previousOwner)
+            try update.bind(1, owner)
+            try update.bind(2, until)
+            try update.bind(3, sagaID)
+            try update.bind(4, previousOwner)
             try update.run()
             return update.changes > 0
         }
@@ -141,7 +141,7 @@ extension SQLiteSagaStore {
         try await write(events: events.count) { db in
             let select = try SQLiteRaw(db, "SELECT owner, last_seq, status FROM sagas WHERE id = ?")
             defer { select.reset() }
-            select.bind(1, sagaID)
+            try select.bind(1, sagaID)
             guard try select.step() else { throw SagaError.notFound(sagaID) }
             let holder = select.text(0)
             guard holder == owner else { throw SagaError.leaseLost(sagaID, owner: owner, holder: holder) }
@@ -191,12 +191,12 @@ extension SQLiteSagaStore {
                 WHERE id = ?
                 """
             )
-            update.bind(1, progress.currentStep)
-            update.bind(2, progress.lastError)
-            update.bind(3, updatedAt)
-            update.bind(4, lastSeq + events.count)
-            update.bind(5, leaseUntil)
-            update.bind(6, sagaID)
+            try update.bind(1, progress.currentStep)
+            try update.bind(2, progress.lastError)
+            try update.bind(3, updatedAt)
+            try update.bind(4, lastSeq + events.count)
+            try update.bind(5, leaseUntil)
+            try update.bind(6, sagaID)
             try update.run()
             return
         }

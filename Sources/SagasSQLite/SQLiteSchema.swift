@@ -102,7 +102,9 @@ enum SQLiteSchema {
                         cancel_requested_at INTEGER,
                         last_seq INTEGER NOT NULL DEFAULT 0
                     ) STRICT;
-                    INSERT INTO sagas_v2 (rowid, \(SQLiteRows.columns))
+                    INSERT INTO sagas_v2 (rowid, id, workflow, version, definition_digest, base_directory, input,
+                            status, created_at, updated_at, owner, lease_expires_at, current_step, last_error,
+                            cancel_reason, cancel_requested_at, last_seq)
                         SELECT rowid, id, workflow, version, saga_definition_digest(definition), base_directory, input,
                             status, created_at, updated_at, owner, lease_expires_at, current_step, last_error,
                             cancel_reason, cancel_requested_at, last_seq
