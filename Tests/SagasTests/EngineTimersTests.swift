@@ -76,3 +76,38 @@ struct EngineTimersTests {
         #expect(timers.pending == 0)
     }
 }
+
+/// Retry waits run on the engine's clock, while the journal's times come from `now()`, the wall clock. When the two
+/// drift apart, a saga must still go on.
+@Suite(.timeLimit(.minutes(1)))
+struct RetryClockDriftTests {
+    /// A wall clock running at half speed: every retry timer fires (on the engine's clock) before `now()` says the
+    /// retry is due. The drive loop used to keep the fired timer as armed and wait for ever.
+    @Test func aRetryWaitingOnASlowWallClockStillRuns() async throws {
+        let start = Date()
+        let slowNow: @Sendable () -> Date = { start.addingTimeInterval(Date().timeIntervalSince(start) / 2) }
+        let engine = SagaEngine(
+            store: MemorySagaStore(),
+            configuration: .init(workerID: "test:1:1", pollInterval: .milliseconds(10), environment: [:]),
+            logger: TestSupport.logger,
+            now: slowNow
+        )
+        let calls = Mutex(0)
+        engine.register(handler: "flaky") { _ in
+            let n = calls.withLock { c in
+                c += 1
+                return c
+            }
+            if n < 3 { throw StepFailure.retryable("not yet") }
+            return ["ok": true]
+        }
+        let retry = RetryPolicy(
+            maxAttempts: 5, initialInterval: .milliseconds(40), backoffCoefficient: 2, maxInterval: .milliseconds(100),
+            jitter: .none
+        )
+        let definition = TestSupport.definition([TestSupport.step("flaky", after: [], retry: retry)])
+        let record = try await engine.execute(definition, input: [:])
+        #expect(record.status == .completed)
+        #expect(calls.withLock { $0 } == 3)
+    }
+}
