@@ -418,13 +418,7 @@ public enum SagaBenchmark {
 
     /// The process's peak resident set size in bytes (`getrusage`'s `ru_maxrss`).
     public static func peakMemoryBytes() -> Int {
-        var usage = rusage()
-        #if os(Linux)
-        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
-        #else
-        let who = RUSAGE_SELF
-        #endif
-        guard getrusage(who, &usage) == 0 else { return 0 }
+        guard let usage = resourceUsage() else { return 0 }
         #if canImport(Darwin)
         return Int(usage.ru_maxrss)  // bytes on Darwin
         #else
@@ -434,15 +428,20 @@ public enum SagaBenchmark {
 
     /// User and system CPU time of the whole process so far, in seconds (`getrusage`).
     public static func cpuTime() -> Double {
+        guard let usage = resourceUsage() else { return 0 }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// `getrusage(RUSAGE_SELF)`, or `nil` when it fails.
+    private static func resourceUsage() -> rusage? {
         var usage = rusage()
         #if os(Linux)
         let who = __rusage_who_t(RUSAGE_SELF.rawValue)
         #else
         let who = RUSAGE_SELF
         #endif
-        guard getrusage(who, &usage) == 0 else { return 0 }
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        return getrusage(who, &usage) == 0 ? usage : nil
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -176,27 +176,26 @@ final class SQLiteWriteBatcher: Sendable {
     /// its own (a lost lease, a conflict), that transaction is rolled back and the batch runs again with each write
     /// in its own savepoint, so that the failed write writes nothing and the others commit.
     private static func run(_ batch: [Pending], db: Database) throws -> [@Sendable () -> Void] {
+        do {
+            return try transaction(batch, db: db) { item in try item.applyDirect(db) }
+        } catch is Refused {
+            return try transaction(batch, db: db) { item in try item.apply(db) }
+        }
+    }
+
+    /// One immediate transaction that applies each write with `apply` and commits; rolled back when anything
+    /// throws.
+    private static func transaction(
+        _ batch: [Pending],
+        db: Database,
+        _ apply: (Pending) throws -> @Sendable () -> Void
+    ) throws -> [@Sendable () -> Void] {
         var reports: [@Sendable () -> Void] = []
         reports.reserveCapacity(batch.count)
         try SQLiteRaw.execute(db, "BEGIN IMMEDIATE")
         do {
             for item in batch {
-                reports.append(try item.applyDirect(db))
-            }
-            CrashPoint.reach(.insideCommit)
-            try SQLiteRaw.execute(db, "COMMIT")
-            return reports
-        } catch is Refused {
-            try rollback(db)
-        } catch {
-            try? rollback(db)
-            throw error
-        }
-        reports.removeAll(keepingCapacity: true)
-        try SQLiteRaw.execute(db, "BEGIN IMMEDIATE")
-        do {
-            for item in batch {
-                reports.append(try item.apply(db))
+                reports.append(try apply(item))
             }
             CrashPoint.reach(.insideCommit)
             try SQLiteRaw.execute(db, "COMMIT")
