@@ -141,7 +141,7 @@ struct RandomKillTests {
 
     @Test(.timeLimit(.minutes(5)))
     func thirtyKillsOverThreeHundredSagasBreakNoRule() async throws {
-        let figures = try await Self.chaos(sagas: 300, kills: 30, maxLife: 1.2, concurrency: 16, timeout: 150)
+        let figures = try await Self.chaos(sagas: 300, kills: 30, maxLife: 0.6, concurrency: 8, timeout: 150)
         #expect(figures.violations == 0)
         #expect(figures.kills >= 10, "the sagas finished before enough kills: \(figures)")
     }
