@@ -109,6 +109,7 @@ let package = Package(
                 "SagasSQLite",
                 "SagasTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -26,6 +26,18 @@ extension SagaEngine {
     /// With `creating`, the saga is new: its first write creates it leased (`SagaStoreCreatingLeased`) with that
     /// `saga.started` event and the attempts it starts with; `nil` is returned when the saga already existed.
     func drive(_ record: SagaRecord, creating started: SagaEvent? = nil) async throws -> SagaStatus? {
+        try await driveToEnd(record, creating: started)?.status
+    }
+
+    /// How a drive ended: the status it left the saga in, and the saga's record when the drive knows it exactly
+    /// (`nil`: read it from the store).
+    struct DriveEnd {
+        var status: SagaStatus
+        var record: SagaRecord?
+    }
+
+    /// `drive`, with the record the saga ended with when the drive knows it.
+    func driveToEnd(_ record: SagaRecord, creating started: SagaEvent? = nil) async throws -> DriveEnd? {
         let sagaID = record.id
         let mailbox = DriveMailbox()
         // A saga to create joins the renewed leases once its creation committed (in `create`): a renewal that read
@@ -45,9 +57,9 @@ extension SagaEngine {
         }
         var attempts = RunningAttempts()
         do {
-            let status = try await drive(record, creating: started, mailbox: mailbox, attempts: &attempts)
+            let end = try await drive(record, creating: started, mailbox: mailbox, attempts: &attempts)
             await attempts.cancelAndWait(timers: timers)
-            return status
+            return end
         } catch {
             // Outcomes not yet journaled are lost on purpose: the next worker journals those attempts as
             // interrupted and settles them (at least once). They are stopped before the lease can pass on.
@@ -84,14 +96,14 @@ extension SagaEngine {
         creating started: SagaEvent?,
         mailbox: DriveMailbox,
         attempts: inout RunningAttempts
-    ) async throws -> SagaStatus? {
+    ) async throws -> DriveEnd? {
         let sagaID = record.id
         var logger = self.logger
         logger[metadataKey: "saga.id"] = "\(sagaID)"
 
         let definition = try definition(of: record)
         var machine = SagaStateMachine(sagaID: sagaID, definition: definition)
-        var journal = JournalBuffer(sagaID: sagaID, now: now)
+        var journal = JournalBuffer(record, now: now)
         if let started {
             try machine.apply(started)
             journal.events = [started]
@@ -186,7 +198,9 @@ extension SagaEngine {
             try await flush(&journal, status: machine.status)
             if !machine.status.isRunnable {
                 logger.info("saga \(machine.status.rawValue)")
-                return machine.status
+                // A cancel request changed columns this loop does not track: the caller reads the record instead.
+                let known = machine.cancelReason == nil && record.cancelRequestedAt == nil
+                return DriveEnd(status: machine.status, record: known ? journal.summary : nil)
             }
             if !starts.isEmpty { CrashPoint.reach(.afterAttemptJournaled) }
             for plan in starts {
@@ -204,7 +218,7 @@ extension SagaEngine {
                 }
                 try? await store.release(sagaID: sagaID, owner: configuration.workerID)
                 logger.info("released saga at shutdown")
-                return machine.status
+                return DriveEnd(status: machine.status, record: nil)
             }
             // A due retry wakes the loop through the engine's timers; cancel requests, lost leases and shutdown
             // nudge it through the mailbox.
@@ -398,12 +412,13 @@ extension SagaEngine {
         guard let record = journal.creating, let store = store as? any SagaStoreCreatingLeased else {
             preconditionFailure("a leased creation needs a SagaStoreCreatingLeased")
         }
+        let leaseUntil = leaseDeadline()
         let creation = try await store.createLeased(
             record,
             events: journal.events,
             owner: configuration.workerID,
             progress: SagaProgress(status: status, currentStep: journal.currentStep, lastError: journal.lastError),
-            leaseUntil: leaseDeadline()
+            leaseUntil: leaseUntil
         )
         guard case .created = creation else { return false }
         // Its lease is renewed from now on.
@@ -412,10 +427,7 @@ extension SagaEngine {
             _ = $0.lostLeases.remove(journal.sagaID)
         }
         ensureLeaseRenewal()
-        journal.creating = nil
-        journal.events.removeAll(keepingCapacity: true)
-        journal.currentStep = nil
-        journal.lastError = nil
+        journal.written(status: status, owner: configuration.workerID, leaseUntil: leaseUntil)
         return true
     }
 
@@ -426,16 +438,15 @@ extension SagaEngine {
         var delay = Duration.milliseconds(100)
         while true {
             do {
+                let leaseUntil = leaseDeadline()
                 try await store.append(
                     journal.events,
                     sagaID: journal.sagaID,
                     owner: configuration.workerID,
                     progress: SagaProgress(status: status, currentStep: journal.currentStep, lastError: journal.lastError),
-                    leaseUntil: leaseDeadline()
+                    leaseUntil: leaseUntil
                 )
-                journal.events.removeAll(keepingCapacity: true)
-                journal.currentStep = nil
-                journal.lastError = nil
+                journal.written(status: status, owner: configuration.workerID, leaseUntil: leaseUntil)
                 return
             } catch let error as SagaError
                 where [.databaseLocked, .databaseFull, .storageFailure].contains(error.code) && !isShuttingDown
@@ -509,10 +520,32 @@ struct JournalBuffer {
     var creating: SagaRecord?
     var currentStep: String?
     var lastError: String?
+    /// The saga's record as the store now has it, kept up to date with each write: the record `execute` returns.
+    var summary: SagaRecord
 
-    init(sagaID: String, now: @escaping @Sendable () -> Date) {
-        self.sagaID = sagaID
+    init(_ record: SagaRecord, now: @escaping @Sendable () -> Date) {
+        self.sagaID = record.id
         self.now = now
+        self.summary = record
+    }
+
+    /// After the buffered events were written with `status`: the summary follows what the store recorded (the
+    /// same rules as `SagaStore.append`: the step and error are kept unless new ones are given, a saga that is
+    /// not runnable has no lease), and the buffer empties.
+    mutating func written(status: SagaStatus, owner: String, leaseUntil: Date) {
+        summary.status = status
+        summary.currentStep = currentStep ?? summary.currentStep
+        summary.lastError = lastError ?? summary.lastError
+        if let last = events.last {
+            summary.updatedAt = last.at
+            summary.lastSeq = last.seq
+        }
+        summary.owner = status.isRunnable ? owner : nil
+        summary.leaseExpiresAt = status.isRunnable ? leaseUntil : nil
+        creating = nil
+        events.removeAll(keepingCapacity: true)
+        currentStep = nil
+        lastError = nil
     }
 
     mutating func emit(

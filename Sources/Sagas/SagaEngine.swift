@@ -210,8 +210,11 @@ public final class SagaEngine: Service, Sendable {
     ) async throws -> SagaRecord {
         if store is any SagaStoreCreatingLeased {
             // One write starts the saga, leases it and journals its first attempts; `run` then only reads it back.
-            if let record = try await executeLeased(definition, input: input, id: id, baseDirectory: baseDirectory) {
-                return try await run(sagaID: record.id)
+            if let started = try await executeLeased(definition, input: input, id: id, baseDirectory: baseDirectory) {
+                // The record the saga ended with, as the drive wrote it; read back only when the drive does not know
+                // it exactly (a cancel request, or it stopped at shutdown).
+                if let final = started.final { return final }
+                return try await run(sagaID: started.id)
             }
         }
         let record = try await start(definition, input: input, id: id, baseDirectory: baseDirectory)

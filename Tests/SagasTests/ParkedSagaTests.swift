@@ -42,3 +42,4 @@ struct ParkedSagaTests {
         #expect(try await store.saga(id: "broken")?.status == .needsIntervention)
     }
 }
+
