@@ -360,49 +360,47 @@ public final class SagaEngine: Service, Sendable {
             "worker started",
             metadata: ["worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)"]
         )
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<max(1, self.configuration.concurrency) {
-                    group.addTask {
-                        while !flags.stop.load(ordering: .relaxed) && !self.isShuttingDown {
-                            let claimed: SagaRecord?
-                            do {
-                                claimed = try await self.claimOne()
-                            } catch let error as SagaError where SagaEngine.isFatal(error) {
-                                // A database that is corrupt, read-only or too new will not heal by waiting: the
-                                // worker stops with the error (the CLI prints it once).
-                                throw error
-                            } catch {
-                                self.logger.error("cannot claim work: \(error)")
-                                try await self.clock.sleep(for: .seconds(1))
-                                continue
-                            }
-                            if let record = claimed {
-                                flags.busy.add(1, ordering: .relaxed)
-                                do {
-                                    _ = try await self.drive(record)
-                                } catch {
-                                    self.logger.error("\(error)", metadata: ["saga.id": "\(record.id)"])
-                                }
-                                flags.busy.subtract(1, ordering: .relaxed)
-                                continue
-                            }
-                            if untilIdle, flags.busy.load(ordering: .relaxed) == 0 {
-                                // One row through the status index, however many finished sagas the store holds.
-                                let runnable = try await self.store.list(
-                                    SagaQuery(statuses: SagaStatus.allCases.filter(\.isRunnable), limit: 1)
-                                )
-                                if runnable.isEmpty {
-                                    flags.stop.store(true, ordering: .relaxed)
-                                    break
-                                }
-                            }
-                            try await self.clock.sleep(for: self.configuration.pollInterval)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<max(1, self.configuration.concurrency) {
+                group.addTask {
+                    while !flags.stop.load(ordering: .relaxed) && !self.isShuttingDown {
+                        let claimed: SagaRecord?
+                        do {
+                            claimed = try await self.claimOne()
+                        } catch let error as SagaError where SagaEngine.isFatal(error) {
+                            // A database that is corrupt, read-only or too new will not heal by waiting: the
+                            // worker stops with the error (the CLI prints it once).
+                            throw error
+                        } catch {
+                            self.logger.error("cannot claim work: \(error)")
+                            try await self.clock.sleep(for: .seconds(1))
+                            continue
                         }
+                        if let record = claimed {
+                            flags.busy.add(1, ordering: .relaxed)
+                            do {
+                                _ = try await self.drive(record)
+                            } catch {
+                                self.logger.error("\(error)", metadata: ["saga.id": "\(record.id)"])
+                            }
+                            flags.busy.subtract(1, ordering: .relaxed)
+                            continue
+                        }
+                        if untilIdle, flags.busy.load(ordering: .relaxed) == 0 {
+                            // One row through the status index, however many finished sagas the store holds.
+                            let runnable = try await self.store.list(
+                                SagaQuery(statuses: SagaStatus.allCases.filter(\.isRunnable), limit: 1)
+                            )
+                            if runnable.isEmpty {
+                                flags.stop.store(true, ordering: .relaxed)
+                                break
+                            }
+                        }
+                        try await self.clock.sleep(for: self.configuration.pollInterval)
                     }
                 }
-                try await group.waitForAll()
             }
+            try await group.waitForAll()
         }
         // Sagas taken over but never driven: let another worker have them at once.
         let undriven = state.withLock { s in
