@@ -14,10 +14,11 @@ enum SQLiteRows {
     /// How many columns `columns` has: a query may add more after them (`rowid AS row_order`).
     static let columnCount = 16
 
-    /// The runnable statuses, spelled exactly as the partial index `sagas_runnable` is, so SQLite uses it.
-    static let runnable = "status IN ('pending', 'running', 'compensating')"
+    /// The runnable statuses, spelled exactly as the condition of the partial index `sagas_runnable`, so that
+    /// SQLite may use it (`INDEXED BY sagas_runnable` makes it).
+    static let runnable = "(status = 'pending' OR status = 'running' OR status = 'compensating')"
 
-    static let insertSaga = """
+    static let insertSagaSQL = """
         INSERT INTO sagas (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
@@ -65,22 +66,37 @@ enum SQLiteRows {
         return text
     }
 
-    /// Stores a pinned definition once, however many sagas pin it; returns its digest.
-    static func storeDefinition(_ text: String, db: Database) throws -> String {
-        let digest = digest(ofDefinition: text)
-        try db.cachedStatement(
-            sql: "INSERT INTO saga_definitions (digest, text) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING"
-        ).execute(arguments: [digest, text])
-        return digest
+    /// Stores a pinned definition once, however many sagas pin it, under its digest.
+    static func storeDefinition(_ text: String, digest: String, db: Database) throws {
+        let insert = try SQLiteRaw(
+            db,
+            "INSERT INTO saga_definitions (digest, text) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING"
+        )
+        try insert.bind(1, digest)
+        try insert.bind(2, text)
+        try insert.run()
     }
 
-    static func arguments(_ record: SagaRecord, definitionDigest: String, inputText: String) -> StatementArguments {
-        [
-            record.id, record.workflow, record.version, definitionDigest, record.baseDirectory, inputText,
-            record.status.rawValue, SagaTime.milliseconds(record.createdAt), SagaTime.milliseconds(record.updatedAt),
-            record.owner, record.leaseExpiresAt.map(SagaTime.milliseconds), record.currentStep, record.lastError,
-            record.cancelReason, record.cancelRequestedAt.map(SagaTime.milliseconds), record.lastSeq,
-        ]
+    /// Inserts a saga's row (`columns`, in order).
+    static func insertSaga(_ record: SagaRecord, definitionDigest: String, inputText: String, db: Database) throws {
+        let insert = try SQLiteRaw(db, insertSagaSQL)
+        try insert.bind(1, record.id)
+        try insert.bind(2, record.workflow)
+        try insert.bind(3, record.version)
+        try insert.bind(4, definitionDigest)
+        try insert.bind(5, record.baseDirectory)
+        try insert.bind(6, inputText)
+        try insert.bind(7, record.status.rawValue)
+        try insert.bind(8, SagaTime.milliseconds(record.createdAt))
+        try insert.bind(9, SagaTime.milliseconds(record.updatedAt))
+        try insert.bind(10, record.owner)
+        try insert.bind(11, record.leaseExpiresAt.map(SagaTime.milliseconds))
+        try insert.bind(12, record.currentStep)
+        try insert.bind(13, record.lastError)
+        try insert.bind(14, record.cancelReason)
+        try insert.bind(15, record.cancelRequestedAt.map(SagaTime.milliseconds))
+        try insert.bind(16, record.lastSeq)
+        try insert.run()
     }
 
     /// An event as its row stores it, encoded before the write's transaction begins (the transaction is shared,

@@ -6,7 +6,7 @@ import Synchronization
 /// The database schema: named migrations that are never edited once landed, and the version they lead to.
 enum SQLiteSchema {
     /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
-    static let version = 2
+    static let version = 3
 
     /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
     static let applicationID: Int32 = 0x5341_4741
@@ -121,6 +121,19 @@ enum SQLiteSchema {
                     """
             )
             db.remove(function: DatabaseFunction("saga_definition_digest", argumentCount: 1, pure: true) { _ in nil })
+        }
+        migrator.registerMigration("v3-runnable-index-without-in") { db in
+            // SQLite evaluates `status IN (three constants)` by building a temporary b-tree, and it evaluates a
+            // partial index's condition for every row a statement inserts or whose status it changes: about 10 µs
+            // each time, in the one writer. The same condition spelled with OR costs next to nothing.
+            try db.execute(
+                sql: """
+                    DROP INDEX sagas_runnable;
+                    CREATE INDEX sagas_runnable ON sagas (created_at)
+                        WHERE status = 'pending' OR status = 'running' OR status = 'compensating';
+                    PRAGMA user_version = 3;
+                    """
+            )
         }
         return migrator
     }

@@ -81,7 +81,13 @@ struct SQLiteSchemaTests {
         }
 
         let store = try SQLiteSagaStore(path: path)
-        #expect(try await store.connectionSettings().schemaVersion == 2)
+        #expect(try await store.connectionSettings().schemaVersion == 3)
+        // v3: the partial index of runnable sagas is spelled without `IN (…)`, and the queries that name it work.
+        let indexSQL = try await store.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'sagas_runnable'")
+        }
+        #expect(indexSQL?.contains(" OR ") == true && indexSQL?.contains(" IN ") == false, "\(indexSQL ?? "none")")
+        #expect(try await store.leasedSagas(limit: 10).map(\.id) == ["s-0"])
         for i in 0..<5 {
             let saga = try #require(try await store.saga(id: "s-\(i)"))
             let expected = F.record(id: "s-\(i)", workflow: i < 3 ? "order" : "travel", createdAt: F.time(100 - i))
