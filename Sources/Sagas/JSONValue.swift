@@ -94,16 +94,17 @@ extension JSONValue {
 extension JSONValue {
     /// Compact JSON text with sorted object keys.
     public var jsonString: String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
         write(to: &out, pretty: false, indent: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Indented JSON text with sorted object keys, for people.
     public var prettyJSONString: String {
-        var out = ""
+        var out: [UInt8] = []
         write(to: &out, pretty: true, indent: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The value as text for a person or a command line: strings without quotes, everything else as compact JSON.
@@ -112,61 +113,79 @@ extension JSONValue {
         return jsonString
     }
 
-    private func write(to out: inout String, pretty: Bool, indent: Int) {
+    // Written as UTF-8 bytes: appending to a `String` one scalar at a time cost more than the rest of a journal
+    // write.
+    private func write(to out: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .integer(let i): out += String(i)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .integer(let i): out.append(contentsOf: String(i).utf8)
         case .number(let d):
             if d.isNaN || d.isInfinite {
-                out += "null"
+                out.append(contentsOf: "null".utf8)
             } else if d.rounded() == d && abs(d) < 1e15 {
-                out += String(Int(d))
+                out.append(contentsOf: String(Int(d)).utf8)
             } else {
-                out += "\(d)"
+                out.append(contentsOf: "\(d)".utf8)
             }
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let a):
-            if a.isEmpty { out += "[]"; return }
-            out += "["
+            if a.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONValue.newline(indent + 1, to: &out) }
                 v.write(to: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "]"
+            if pretty { JSONValue.newline(indent, to: &out) }
+            out.append(UInt8(ascii: "]"))
         case .object(let o):
-            if o.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, key) in o.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
-                JSONValue.writeString(key, to: &out)
-                out += pretty ? ": " : ":"
-                o[key]!.write(to: &out, pretty: pretty, indent: indent + 1)
+            if o.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            out.append(UInt8(ascii: "{"))
+            for (i, entry) in o.sorted(by: { $0.key < $1.key }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONValue.newline(indent + 1, to: &out) }
+                JSONValue.writeString(entry.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if pretty { out.append(UInt8(ascii: " ")) }
+                entry.value.write(to: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "}"
+            if pretty { JSONValue.newline(indent, to: &out) }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    private static func newline(_ indent: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * indent))
+    }
+
+    /// A JSON string literal: `"` and `\` escaped, and the control characters below U+0020 (`\n`, `\r`, `\t` by
+    /// name, the others as `\u00XX`). Everything else, non-ASCII included, is copied as UTF-8.
+    private static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                if runStart < i { out.append(contentsOf: bytes[runStart..<i]) }
+                runStart = i + 1
+                switch byte {
+                case 0x22: out.append(contentsOf: "\\\"".utf8)
+                case 0x5C: out.append(contentsOf: "\\\\".utf8)
+                case 0x0A: out.append(contentsOf: "\\n".utf8)
+                case 0x0D: out.append(contentsOf: "\\r".utf8)
+                case 0x09: out.append(contentsOf: "\\t".utf8)
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xF)])
+                }
             }
+            if runStart < bytes.count { out.append(contentsOf: bytes[runStart...]) }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 
