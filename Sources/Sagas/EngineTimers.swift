@@ -92,12 +92,11 @@ final class EngineTimers: Sendable {
             let now = elapsed()
             let due: [@Sendable () -> Void] = state.withLock { s in
                 s.plannedWake = nil
-                var due: [@Sendable () -> Void] = []
-                for (id, entry) in s.entries where entry.due <= now {
-                    due.append(entry.fire)
-                    s.entries[id] = nil
-                }
-                return due
+                // In the order they fell due (then scheduled), however late the task woke.
+                let ready = s.entries.filter { $0.value.due <= now }
+                    .sorted { ($0.value.due, $0.key) < ($1.value.due, $1.key) }
+                for (id, _) in ready { s.entries[id] = nil }
+                return ready.map(\.value.fire)
             }
             for fire in due { fire() }
         }
