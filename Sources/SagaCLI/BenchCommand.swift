@@ -176,7 +176,9 @@ struct BenchCommand: SagaSubcommand {
     private static func statistics(_ store: SQLiteSagaStore) -> @Sendable () async throws -> SagaBenchmark.JournalCounters {
         {
             let s = try await store.journalStatistics()
-            return SagaBenchmark.JournalCounters(commits: s.commits, writes: s.writes, eventRows: s.eventRows)
+            return SagaBenchmark.JournalCounters(
+                commits: s.commits, writes: s.writes, eventRows: s.eventRows, transactionSeconds: s.transactionSeconds
+            )
         }
     }
 
@@ -256,6 +258,7 @@ struct BenchCommand: SagaSubcommand {
             rows.append(["commits/s", f(Double(j.commits) / max(r.elapsedSeconds, 1e-9))
                 + "  (\(j.commits) commits, \(f(Double(j.writes) / Double(max(1, j.commits)), 1)) writes each)"])
             rows.append(["journal rows", "\(j.eventRows), \(f(Double(j.eventRows) / Double(stepsRun), 2)) per step"])
+            rows.append(["writer busy", "\(f(100 * j.transactionSeconds / max(r.elapsedSeconds, 1e-9), 0))% of the run in write transactions"])
         }
         if let bytes = r.databaseBytes {
             rows.append(["database", "\(bytes) bytes, \(f(Double(bytes) / Double(max(1, r.workload.sagas)), 0)) per saga"])

@@ -82,15 +82,23 @@ public enum SagaBenchmark {
         public var commits: Int
         public var writes: Int
         public var eventRows: Int
+        /// Seconds the store's one writer spent in write transactions (flushes included).
+        public var transactionSeconds: Double
 
-        public init(commits: Int, writes: Int, eventRows: Int) {
+        public init(commits: Int, writes: Int, eventRows: Int, transactionSeconds: Double = 0) {
             self.commits = commits
             self.writes = writes
             self.eventRows = eventRows
+            self.transactionSeconds = transactionSeconds
         }
 
         static func - (a: JournalCounters, b: JournalCounters) -> JournalCounters {
-            JournalCounters(commits: a.commits - b.commits, writes: a.writes - b.writes, eventRows: a.eventRows - b.eventRows)
+            JournalCounters(
+                commits: a.commits - b.commits,
+                writes: a.writes - b.writes,
+                eventRows: a.eventRows - b.eventRows,
+                transactionSeconds: a.transactionSeconds - b.transactionSeconds
+            )
         }
     }
 
@@ -192,6 +200,7 @@ public enum SagaBenchmark {
                 object["rowsPerSecond"] = .number(Double(journal.eventRows) / max(elapsedSeconds, 1e-9))
                 object["rowsPerStep"] = .number(steps > 0 ? Double(journal.eventRows) / Double(steps) : 0)
                 object["commitsPerSaga"] = .number(Double(journal.commits) / Double(max(1, workload.sagas)))
+                object["writerBusyFraction"] = .number(journal.transactionSeconds / max(elapsedSeconds, 1e-9))
             }
             if let databaseBytes {
                 object["databaseBytes"] = .integer(databaseBytes)

@@ -27,11 +27,6 @@ extension SQLiteSagaStore: SagaStoreCreatingLeased {
         record.owner = release ? nil : owner
         record.leaseExpiresAt = release ? nil : leaseUntil
         record.lastSeq = events.last?.seq ?? 0
-        let inputText = saga.input.jsonString
-        let new = record
-        let encoded = events.map(SQLiteRows.EncodedEvent.init)
-        return try await write(events: events.count) { db in
-            try Self.insertNew(new, inputText: inputText, events: encoded, db: db)
-        }
+        return try await insertNew(record, events: events)
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 import GRDB
+import Synchronization
 public import Sagas
 
 // The `SagaStore` methods. Writes run through the group-commit batcher, in a savepoint of a shared immediate
@@ -15,21 +16,36 @@ extension SQLiteSagaStore {
         record.owner = nil
         record.leaseExpiresAt = nil
         record.lastSeq = events.last?.seq ?? 0
-        let inputText = saga.input.jsonString
-        let new = record
+        return try await insertNew(record, events: events)
+    }
+
+    /// Encodes a new saga outside the shared transaction, inserts it (`insertNew(_:inputText:definition:events:db:)`)
+    /// and, once that committed, remembers that its definition is stored.
+    func insertNew(_ record: SagaRecord, events: [SagaEvent]) async throws -> SagaCreation {
+        let inputText = record.input.jsonString
+        let digest = SQLiteRows.digest(ofDefinition: record.definition)
+        let definition = (digest: digest, known: storedDefinitions.withLock { $0.contains(digest) })
         let encoded = events.map(SQLiteRows.EncodedEvent.init)
-        return try await write(events: events.count) { db in
-            try Self.insertNew(new, inputText: inputText, events: encoded, db: db)
+        let creation = try await write(events: events.count) { db in
+            try Self.insertNew(record, inputText: inputText, definition: definition, events: encoded, db: db)
         }
+        if !definition.known, case .created = creation {
+            storedDefinitions.withLock { _ = $0.insert(digest) }
+        }
+        return creation
     }
 
     /// Inserts a new saga and its first events, or returns the saga that has its id (writing nothing) when the
     /// workflow, version and input match: what `create` and `createLeased` share, inside their transaction.
     ///
     /// - Throws: `.sagaConflict` when they differ (inputs compare by canonical JSON text).
+    ///
+    /// - Parameter definition: The digest of the pinned definition, and whether this store already committed it
+    ///   (then it is not inserted again).
     static func insertNew(
         _ record: SagaRecord,
         inputText: String,
+        definition: (digest: String, known: Bool),
         events: [SQLiteRows.EncodedEvent],
         db: Database
     ) throws
@@ -49,10 +65,10 @@ extension SQLiteSagaStore {
             }
             return .existing(existing)
         }
-        let digest = try SQLiteRows.storeDefinition(record.definition, db: db)
-        try db.cachedStatement(sql: SQLiteRows.insertSaga).execute(
-            arguments: SQLiteRows.arguments(record, definitionDigest: digest, inputText: inputText)
-        )
+        if !definition.known {
+            try SQLiteRows.storeDefinition(record.definition, digest: definition.digest, db: db)
+        }
+        try SQLiteRows.insertSaga(record, definitionDigest: definition.digest, inputText: inputText, db: db)
         try SQLiteRows.insert(events, sagaID: record.id, db: db)
         return .created(record)
     }
@@ -81,13 +97,14 @@ extension SQLiteSagaStore {
         let now = SagaTime.milliseconds(now)
         let until = SagaTime.milliseconds(leaseUntil)
         return try await write { db in
-            // The subquery walks the partial index `sagas_runnable` in creation order.
+            // The subquery walks the partial index `sagas_runnable` in creation order and stops at `limit`: left to
+            // itself, SQLite would rather read every runnable saga from `sagas_status_created` and sort them.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     UPDATE sagas SET owner = ?, lease_expires_at = ?
                     WHERE rowid IN (
-                        SELECT rowid FROM sagas
+                        SELECT rowid FROM sagas INDEXED BY sagas_runnable
                         WHERE \(SQLiteRows.runnable)
                           AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?)
                         ORDER BY created_at, rowid
@@ -138,7 +155,41 @@ extension SQLiteSagaStore {
         let updatedAt = events.last.map { SagaTime.milliseconds($0.at) }
         let release = !progress.status.isRunnable
         let encoded = events.map(SQLiteRows.EncodedEvent.init)
+        // Most appends keep the status and continue a journal whose numbers follow: then one conditional UPDATE
+        // checks the lease and the numbers and writes the summary. Otherwise (or when it changes no row) the saga
+        // is read first, to report what is wrong or to change its status.
+        let first = encoded.first?.seq ?? 0
+        let numbered = encoded.enumerated().allSatisfy { $0.element.seq == first + $0.offset }
+        let direct = !release && !encoded.isEmpty && numbered
         try await write(events: events.count) { db in
+            if direct {
+                let update = try SQLiteRaw(
+                    db,
+                    """
+                    UPDATE sagas SET
+                        current_step = COALESCE(?, current_step),
+                        last_error = COALESCE(?, last_error),
+                        updated_at = COALESCE(?, updated_at),
+                        last_seq = ?,
+                        lease_expires_at = ?
+                    WHERE id = ? AND owner = ? AND last_seq = ? AND status = ?
+                    """
+                )
+                try update.bind(1, progress.currentStep)
+                try update.bind(2, progress.lastError)
+                try update.bind(3, updatedAt)
+                try update.bind(4, first - 1 + encoded.count)
+                try update.bind(5, until)
+                try update.bind(6, sagaID)
+                try update.bind(7, owner)
+                try update.bind(8, first - 1)
+                try update.bind(9, progress.status.rawValue)
+                try update.run()
+                if update.changes == 1 {
+                    try SQLiteRows.insert(encoded, sagaID: sagaID, db: db)
+                    return
+                }
+            }
             let select = try SQLiteRaw(db, "SELECT owner, last_seq, status FROM sagas WHERE id = ?")
             defer { select.reset() }
             try select.bind(1, sagaID)
@@ -201,24 +252,30 @@ extension SQLiteSagaStore {
             return
         }
         let release = leaseUntil == nil
-        try db.cachedStatement(
-            sql: """
-                UPDATE sagas SET
-                    status = ?,
-                    current_step = COALESCE(?, current_step),
-                    last_error = COALESCE(?, last_error),
-                    updated_at = COALESCE(?, updated_at),
-                    last_seq = ?,
-                    owner = CASE WHEN ? THEN NULL ELSE owner END,
-                    lease_expires_at = CASE WHEN ? THEN NULL ELSE ? END
-                WHERE id = ?
-                """
-        ).execute(
-            arguments: [
-                progress.status.rawValue, progress.currentStep, progress.lastError, updatedAt,
-                lastSeq + events.count, release, release, leaseUntil, sagaID,
-            ]
+        let update = try SQLiteRaw(
+            db,
+            """
+            UPDATE sagas SET
+                status = ?,
+                current_step = COALESCE(?, current_step),
+                last_error = COALESCE(?, last_error),
+                updated_at = COALESCE(?, updated_at),
+                last_seq = ?,
+                owner = CASE WHEN ? THEN NULL ELSE owner END,
+                lease_expires_at = CASE WHEN ? THEN NULL ELSE ? END
+            WHERE id = ?
+            """
         )
+        try update.bind(1, progress.status.rawValue)
+        try update.bind(2, progress.currentStep)
+        try update.bind(3, progress.lastError)
+        try update.bind(4, updatedAt)
+        try update.bind(5, lastSeq + events.count)
+        try update.bind(6, release ? 1 : 0)
+        try update.bind(7, release ? 1 : 0)
+        try update.bind(8, leaseUntil)
+        try update.bind(9, sagaID)
+        try update.run()
     }
 
     /// Appends events to a saga no worker holds, if its journal still ends at `expectedLastSeq` (compare-and-set).
@@ -389,7 +446,8 @@ extension SQLiteSagaStore {
         return try await read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT \(SQLiteRows.columns) FROM sagas WHERE \(SQLiteRows.runnable) AND owner IS NOT NULL "
+                sql: "SELECT \(SQLiteRows.columns) FROM sagas INDEXED BY sagas_runnable "
+                    + "WHERE \(SQLiteRows.runnable) AND owner IS NOT NULL "
                     + "ORDER BY created_at LIMIT ?",
                 arguments: [limit]
             ).map { try SQLiteRows.record($0, db: db) }

@@ -70,12 +70,16 @@ public final class SQLiteSagaStore: SagaStore {
         public var writes: Int
         /// Journal events inserted.
         public var eventRows: Int
+        /// Wall-clock seconds the writer spent in write transactions, from `BEGIN` to the end of `COMMIT` (its
+        /// flush included): how busy the one writer is. Writes are serial, so this bounds the throughput.
+        public var transactionSeconds: Double
 
         /// Statistics with the given counters.
-        public init(commits: Int = 0, writes: Int = 0, eventRows: Int = 0) {
+        public init(commits: Int = 0, writes: Int = 0, eventRows: Int = 0, transactionSeconds: Double = 0) {
             self.commits = commits
             self.writes = writes
             self.eventRows = eventRows
+            self.transactionSeconds = transactionSeconds
         }
     }
 
@@ -100,6 +104,9 @@ public final class SQLiteSagaStore: SagaStore {
     let errors: SQLiteErrorMapper
     let batcher: SQLiteWriteBatcher
     let logger: Logger?
+    /// Digests of the pinned definitions this store committed: a new saga that pins one of them does not insert
+    /// it again. (Definitions are never deleted.)
+    let storedDefinitions = Mutex<Set<String>>([])
 
     /// Opens (or creates) the database at `path`, checks it, and migrates it to the current schema.
     ///

@@ -159,8 +159,12 @@ final class SQLiteWriteBatcher: Sendable {
         do {
             // On the leader's own thread: a hop to another thread and back costs more than the commit's CPU. The
             // leader blocks while the commit flushes, the other callers' tasks go on running.
+            let started = ContinuousClock.now
             let reports = try syncWrite(pool) { db in try Self.run(batch, db: db) }
+            let busy = ContinuousClock.now - started
             state.withLock { state in
+                state.stats.transactionSeconds += Double(busy.components.seconds)
+                    + Double(busy.components.attoseconds) * 1e-18
                 state.stats.commits += 1
                 state.stats.writes += batch.count
                 state.stats.eventRows += batch.reduce(0) { $0 + $1.events }
