@@ -108,8 +108,8 @@ final class SQLiteWriteBatcher: Sendable {
             return true
         }
         if leader {
-            // Let the writers that are ready to run reach the queue first: they share this commit.
-            await Task.yield()
+            // At once: yielding first, so that writers about to arrive share this commit, cost a thread hand-off
+            // (about 35 µs) per commit and gained nothing under load, where writers queue up during each commit.
             await flushOnce()
         }
         while true {
