@@ -146,6 +146,8 @@ for ((r = 1; r <= rounds; r++)); do
         --single-rows 2000 --batch-rows 50000 --fsync-ops 1000 \
         | python3 -c 'import json,sys; print(json.dumps({l.split()[0]: json.loads(l.split(None,1)[1]) for l in sys.stdin}))')
     record raw "$r" "$raw"
+    # The journal floor: the SQL of one 4-step saga's journal, one saga at a time, with no engine.
+    record floor-journal "$r" "$(python3 "$root/scripts/journal-floor.py" "$saga" --sagas 300)"
     # Latency: one 4-step saga at a time; the compensating path: fail at step 3, compensate 2 and 1.
     record ours-latency "$r" "$("$saga" bench --mode latency --sagas 300 --steps 4 --json | jq -c .)"
     record ours-compensation "$r" "$("$saga" bench --mode latency --sagas 300 --steps 4 --fail-rate 1 --fail-step 3 --json | jq -c .)"
@@ -172,6 +174,9 @@ for row in rows:
         for name in ("wal_full_1", "wal_full_100"):
             c = x[name]
             print(f"{r:>5}  {'raw-' + name:28} {'':>9} {'':>9} {f(c['rows_per_s']):>9} {f(c['txn_p50_us']/1000, 3):>8} {'':>8} {f(fl):>9}")
+        continue
+    if case == "floor-journal":
+        print(f"{r:>5}  {case:28} {'':>9} {'':>9} {'':>9} {f(x['perSagaP50Ms'],2):>8} {f(x['perStepP50Ms'],3):>8}")
         continue
     if case.startswith("peer"):
         print(f"{r:>5}  {case:28} {f(x.get('wf_per_s'),1):>9} {f(x.get('steps_per_s'),1):>9} {'':>9} "
