@@ -22,6 +22,7 @@ struct BenchCommandTests {
         for key in [
             "sagasPerSecond", "stepsPerSecond", "commitsPerSecond", "peakMemoryBytes", "rowsPerStep", "commits",
             "eventRows", "databaseBytesPerSaga", "elapsedSeconds", "flushProbeUs", "cpuSeconds", "cpuMsPerSaga",
+            "writerBusyFraction",
         ] {
             #expect(r[key] != nil, "missing \(key) in \(r)")
         }
@@ -39,6 +40,8 @@ struct BenchCommandTests {
         #expect(number(r, "rowsPerStep") == 2.5)
         #expect(number(r, "peakMemoryBytes") > 1_000_000)
         #expect(number(r, "databaseBytesPerSaga") > 0)
+        // The writer was in a transaction for part of the run, never longer than the run.
+        #expect(number(r, "writerBusyFraction") > 0 && number(r, "writerBusyFraction") <= 1)
         let p = r["latencyMs"]
         #expect((p?["p50"]?.doubleValue ?? 0) <= (p?["p95"]?.doubleValue ?? 0))
         #expect((p?["p95"]?.doubleValue ?? 0) <= (p?["p99"]?.doubleValue ?? 0))
