@@ -158,10 +158,12 @@ extension SQLiteSagaStore {
         // Most appends keep the status and continue a journal whose numbers follow: then one conditional UPDATE
         // checks the lease and the numbers and writes the summary. Otherwise (or when it changes no row) the saga
         // is read first, to report what is wrong or to change its status.
+        // (Numbers out of range, which the engine never writes, take the other path and its error.)
         let first = encoded.first?.seq ?? 0
-        let numbered = encoded.enumerated().allSatisfy { $0.element.seq == first + $0.offset }
-        let direct = !release && !encoded.isEmpty && numbered
-        try await write(events: events.count) { db in
+        let direct =
+            !release && !encoded.isEmpty && first >= 1 && first <= Int.max - encoded.count
+            && encoded.enumerated().allSatisfy { $0.element.seq == first + $0.offset }
+        try await write(events: events.count, saga: sagaID) { db in
             if direct {
                 let update = try SQLiteRaw(
                     db,

@@ -250,8 +250,12 @@ public final class SQLiteSagaStore: SagaStore {
     }
 
     /// Runs a write in the next group-commit transaction, and returns once it committed.
-    func write<T: Sendable>(events: Int = 0, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await batcher.submit(events: events, body)
+    func write<T: Sendable>(
+        events: Int = 0,
+        saga: String? = nil,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await batcher.submit(events: events, saga: saga, body)
     }
 }
 

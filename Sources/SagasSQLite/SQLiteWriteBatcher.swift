@@ -25,6 +25,8 @@ final class SQLiteWriteBatcher: Sendable {
         /// Wakes the waiting caller to lead the next batch.
         let promote: @Sendable () -> Void
         let events: Int
+        /// The saga an `append` writes to (`nil` for other writes).
+        let saga: String?
     }
 
     /// Thrown out of a batch when a write left the transaction unusable (SQLite rolled it back).
@@ -43,6 +45,8 @@ final class SQLiteWriteBatcher: Sendable {
         var inFlight = 0
         /// When a write last found another in flight.
         var lastConcurrent: ContinuousClock.Instant?
+        /// The saga of the last transaction when it held one `append` alone, and when it committed.
+        var lastAlone: (saga: String, end: ContinuousClock.Instant)?
     }
 
     /// How long after writes last overlapped a new leader still yields before it commits.
@@ -67,7 +71,12 @@ final class SQLiteWriteBatcher: Sendable {
     ///
     /// - Parameter events: How many journal rows the write inserts (for the statistics).
     /// - Throws: What `body` throws (mapped to `SagaError`), or the mapped error of the failed commit.
-    func submit<T: Sendable>(events: Int, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// - Parameter saga: The saga an `append` writes to, `nil` for other writes (see `submit`'s yield).
+    func submit<T: Sendable>(
+        events: Int,
+        saga: String? = nil,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         if readOnly { throw errors.readOnly() }
         let slot = ResultSlot<T>()
         let errors = self.errors
@@ -106,7 +115,8 @@ final class SQLiteWriteBatcher: Sendable {
             },
             fail: { error in slot.resolve(.failure(error)) },
             promote: { slot.promote() },
-            events: events
+            events: events,
+            saga: saga
         )
         let now = ContinuousClock.now
         let (leader, yieldFirst) = state.withLock { state in
@@ -115,13 +125,20 @@ final class SQLiteWriteBatcher: Sendable {
             if state.inFlight > 1 { state.lastConcurrent = now }
             if state.flushing { return (false, false) }
             state.flushing = true
-            return (true, state.lastConcurrent.map { now - $0 < Self.concurrencyMemory } ?? false)
+            if let last = state.lastConcurrent, now - last < Self.concurrencyMemory { return (true, true) }
+            // Appends to different sagas, each committed alone, back to back: their callers are ready but share
+            // a thread that commits each before the next can run. Yielding lets them queue up.
+            if let saga, let alone = state.lastAlone, alone.saga != saga, now - alone.end < .milliseconds(1) {
+                return (true, true)
+            }
+            return (true, false)
         }
         defer { state.withLock { $0.inFlight -= 1 } }
         if leader {
             // While writes overlap, the leader first yields, so that writers ready to run (but with no free thread
-            // to run on) reach the queue and share this commit. A write that comes alone commits at once: the yield
-            // would cost it a thread hand-off (about 35 µs a commit, a fifth of a saga's latency).
+            // to run on) reach the queue and share this commit. A saga's write that follows its own previous one
+            // commits at once: the yield would cost it a thread hand-off (about 35 µs a commit, a fifth of a
+            // saga's latency when sagas run one at a time).
             if yieldFirst { await Task.yield() }
             await flushOnce()
         }
@@ -174,8 +191,10 @@ final class SQLiteWriteBatcher: Sendable {
             // leader blocks while the commit flushes, the other callers' tasks go on running.
             let started = ContinuousClock.now
             let reports = try syncWrite(pool) { db in try Self.run(batch, db: db) }
-            let busy = ContinuousClock.now - started
+            let ended = ContinuousClock.now
+            let busy = ended - started
             state.withLock { state in
+                state.lastAlone = batch.count == 1 ? batch[0].saga.map { ($0, ended) } : nil
                 state.stats.transactionSeconds += Double(busy.components.seconds)
                     + Double(busy.components.attoseconds) * 1e-18
                 state.stats.commits += 1

@@ -328,17 +328,30 @@ extension SagaStoreConformance {
             ("a duplicate (3 after 3)", F.stepEvents(from: 3, count: 1)),
             ("a gap inside the batch (4, 6)", F.stepEvents(from: 4, count: 1) + F.stepEvents(from: 6, count: 1)),
             ("a batch starting at 1", F.stepEvents(from: 1, count: 4)),
+            (
+                "numbers at the end of the range",
+                F.stepEvents(from: 4, count: 2).enumerated().map { offset, event in
+                    var event = event
+                    event.seq = Int.max - 1 + offset
+                    return event
+                }
+            ),
+        ]
+        // Both when the status changes and when it stays (a store may check the two ways differently).
+        let progresses = [
+            SagaProgress(status: .completed, currentStep: "other", lastError: "x"),
+            SagaProgress(status: .running, currentStep: "other", lastError: "x"),
         ]
         for (what, events) in bad {
-            try await expectError(.corruptJournal, "append of \(what)") {
-                try await store.append(
-                    events, sagaID: "a", owner: "w1",
-                    progress: SagaProgress(status: .completed, currentStep: "other", lastError: "x"),
-                    leaseUntil: F.time(900)
-                )
+            for progress in progresses {
+                try await expectError(.corruptJournal, "append of \(what), status \(progress.status)") {
+                    try await store.append(
+                        events, sagaID: "a", owner: "w1", progress: progress, leaseUntil: F.time(900)
+                    )
+                }
+                try expectEqual(try await store.events(sagaID: "a"), journal, "journal after a refused append of \(what)")
+                try expectEqual(try await mustFind(store, "a"), before, "saga after a refused append of \(what)")
             }
-            try expectEqual(try await store.events(sagaID: "a"), journal, "journal after a refused append of \(what)")
-            try expectEqual(try await mustFind(store, "a"), before, "saga after a refused append of \(what)")
         }
     }
 
