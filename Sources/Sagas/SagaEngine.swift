@@ -62,9 +62,9 @@ public final class SagaEngine: Service, Sendable {
     let state = Mutex(EngineState())
     /// Attempt timeouts, retry wake-ups and lease renewal, served by one task.
     let timers: EngineTimers
-    private let definitions = Mutex<[String: SagaDefinition]>([:])
+    private let definitions = Mutex(RecentCache<String, SagaDefinition>())
     /// The pinned text of definitions this engine started sagas with: serializing one costs more than a step.
-    private let definitionTexts = Mutex<[SagaDefinition: String]>([:])
+    private let definitionTexts = Mutex(RecentCache<SagaDefinition, String>())
 
     struct EngineState {
         var active: Set<String> = []
@@ -297,17 +297,14 @@ public final class SagaEngine: Service, Sendable {
 
     /// The workflow format text a new saga pins, cached per definition.
     func definitionText(_ definition: SagaDefinition) -> String {
-        if let text = definitionTexts.withLock({ $0[definition] }) { return text }
+        if let text = definitionTexts.withLock({ $0.lookup(definition) }) { return text }
         let text = definition.json.jsonString
-        definitionTexts.withLock {
-            if $0.count > 256 { $0.removeAll() }
-            $0[definition] = text
-        }
+        definitionTexts.withLock { $0.insert(text, for: definition) }
         return text
     }
 
     func definition(of record: SagaRecord) throws(SagaError) -> SagaDefinition {
-        if let cached = definitions.withLock({ $0[record.definition] }) { return cached }
+        if let cached = definitions.withLock({ $0.lookup(record.definition) }) { return cached }
         let result = WorkflowLoader.load(string: record.definition, file: "saga \(record.id) (pinned definition)")
         guard let definition = result.definition else {
             throw SagaError(
@@ -318,10 +315,7 @@ public final class SagaEngine: Service, Sendable {
                 diagnostics: result.diagnostics
             )
         }
-        definitions.withLock {
-            if $0.count > 256 { $0.removeAll() }
-            $0[record.definition] = definition
-        }
+        definitions.withLock { $0.insert(definition, for: record.definition) }
         return definition
     }
 

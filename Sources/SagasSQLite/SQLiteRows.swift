@@ -32,20 +32,18 @@ enum SQLiteRows {
     private static let definitionCache = Mutex(DefinitionCache())
 
     private struct DefinitionCache {
-        var texts: [String: String] = [:]
-        var digests: [String: String] = [:]
+        var texts = RecentCache<String, String>()
+        var digests = RecentCache<String, String>()
 
         mutating func remember(digest: String, text: String) {
-            if texts.count >= 256 { texts.removeAll() }
-            if digests.count >= 256 { digests.removeAll() }
-            texts[digest] = text
-            digests[text] = digest
+            texts.insert(text, for: digest)
+            digests.insert(digest, for: text)
         }
     }
 
     /// The digest that names a pinned definition's text in `saga_definitions`.
     static func digest(ofDefinition text: String) -> String {
-        if let digest = definitionCache.withLock({ $0.digests[text] }) { return digest }
+        if let digest = definitionCache.withLock({ $0.digests.lookup(text) }) { return digest }
         let digest = SHA256.hex(text)
         definitionCache.withLock { $0.remember(digest: digest, text: text) }
         return digest
@@ -53,7 +51,7 @@ enum SQLiteRows {
 
     /// The text of the pinned definition `digest` names.
     static func definition(digest: String, db: Database) throws -> String {
-        if let text = definitionCache.withLock({ $0.texts[digest] }) { return text }
+        if let text = definitionCache.withLock({ $0.texts.lookup(digest) }) { return text }
         guard
             let text = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT text FROM saga_definitions WHERE digest = ?"),
