@@ -165,29 +165,12 @@ extension SQLiteSagaStore {
             && encoded.enumerated().allSatisfy { $0.element.seq == first + $0.offset }
         try await write(events: events.count, saga: sagaID) { db in
             if direct {
-                let update = try SQLiteRaw(
-                    db,
-                    """
-                    UPDATE sagas SET
-                        current_step = COALESCE(?, current_step),
-                        last_error = COALESCE(?, last_error),
-                        updated_at = COALESCE(?, updated_at),
-                        last_seq = ?,
-                        lease_expires_at = ?
-                    WHERE id = ? AND owner = ? AND last_seq = ? AND status = ?
-                    """
+                let continued = try Self.updateSummary(
+                    db, sagaID: sagaID, progress: progress, updatedAt: updatedAt,
+                    lastSeq: first - 1 + encoded.count, leaseUntil: until,
+                    expecting: (owner: owner, lastSeq: first - 1, status: progress.status.rawValue)
                 )
-                try update.bind(1, progress.currentStep)
-                try update.bind(2, progress.lastError)
-                try update.bind(3, updatedAt)
-                try update.bind(4, first - 1 + encoded.count)
-                try update.bind(5, until)
-                try update.bind(6, sagaID)
-                try update.bind(7, owner)
-                try update.bind(8, first - 1)
-                try update.bind(9, progress.status.rawValue)
-                try update.run()
-                if update.changes == 1 {
+                if continued {
                     try SQLiteRows.insert(encoded, sagaID: sagaID, db: db)
                     return
                 }
@@ -206,6 +189,47 @@ extension SQLiteSagaStore {
                 updatedAt: updatedAt, leaseUntil: release ? nil : until
             )
         }
+    }
+
+    /// Writes a saga's summary after events that keep its status: current step, last error and time (each when
+    /// given), last event number and lease expiry. Leaving `status` and `owner` out of the SET list spares SQLite
+    /// the status indexes. With `expecting`, only if the saga still has that owner, last number and status.
+    ///
+    /// - Returns: Whether it updated the saga.
+    private static func updateSummary(
+        _ db: Database,
+        sagaID: String,
+        progress: SagaProgress,
+        updatedAt: Int64?,
+        lastSeq: Int,
+        leaseUntil: Int64,
+        expecting: (owner: String, lastSeq: Int, status: String)?
+    ) throws -> Bool {
+        let update = try SQLiteRaw(
+            db,
+            """
+            UPDATE sagas SET
+                current_step = COALESCE(?, current_step),
+                last_error = COALESCE(?, last_error),
+                updated_at = COALESCE(?, updated_at),
+                last_seq = ?,
+                lease_expires_at = ?
+            WHERE id = ?
+            """ + (expecting == nil ? "" : " AND owner = ? AND last_seq = ? AND status = ?")
+        )
+        try update.bind(1, progress.currentStep)
+        try update.bind(2, progress.lastError)
+        try update.bind(3, updatedAt)
+        try update.bind(4, lastSeq)
+        try update.bind(5, leaseUntil)
+        try update.bind(6, sagaID)
+        if let expecting {
+            try update.bind(7, expecting.owner)
+            try update.bind(8, expecting.lastSeq)
+            try update.bind(9, expecting.status)
+        }
+        try update.run()
+        return update.changes == 1
     }
 
     /// Checks that `events` continue a journal that ends at `lastSeq`, inserts them and updates the saga's
@@ -230,27 +254,11 @@ extension SQLiteSagaStore {
         }
         try SQLiteRows.insert(events, sagaID: sagaID, db: db)
         if let leaseUntil, status == progress.status.rawValue {
-            // Most writes: the status stays, the lease is extended. Leaving `status` and `owner` out of the SET
-            // list spares SQLite the status indexes.
-            let update = try SQLiteRaw(
-                db,
-                """
-                UPDATE sagas SET
-                    current_step = COALESCE(?, current_step),
-                    last_error = COALESCE(?, last_error),
-                    updated_at = COALESCE(?, updated_at),
-                    last_seq = ?,
-                    lease_expires_at = ?
-                WHERE id = ?
-                """
+            // Most writes: the status stays, the lease is extended.
+            _ = try updateSummary(
+                db, sagaID: sagaID, progress: progress, updatedAt: updatedAt, lastSeq: lastSeq + events.count,
+                leaseUntil: leaseUntil, expecting: nil
             )
-            try update.bind(1, progress.currentStep)
-            try update.bind(2, progress.lastError)
-            try update.bind(3, updatedAt)
-            try update.bind(4, lastSeq + events.count)
-            try update.bind(5, leaseUntil)
-            try update.bind(6, sagaID)
-            try update.run()
             return
         }
         let release = leaseUntil == nil
