@@ -38,10 +38,9 @@ extension SQLiteSagaStore {
     /// Inserts a new saga and its first events, or returns the saga that has its id (writing nothing) when the
     /// workflow, version and input match: what `create` and `createLeased` share, inside their transaction.
     ///
-    /// - Throws: `.sagaConflict` when they differ (inputs compare by canonical JSON text).
-    ///
     /// - Parameter definition: The digest of the pinned definition, and whether this store already committed it
     ///   (then it is not inserted again).
+    /// - Throws: `.sagaConflict` when they differ (inputs compare by canonical JSON text).
     static func insertNew(
         _ record: SagaRecord,
         inputText: String,

@@ -5,11 +5,11 @@ import Synchronization
 /// Group commit: concurrent writes share one write transaction, and so one fsync.
 ///
 /// No background task: a caller that finds no flush in progress becomes the leader. It takes every pending write,
-/// runs them in one immediate transaction (each in its own savepoint, so a write that throws writes nothing and
-/// leaves the others alone), commits, then gives each caller its own result. If writes arrived meanwhile, it hands
-/// the lead to the oldest waiting caller, which commits the next batch, and so on until nothing is pending: a caller
-/// leads at most one batch after its own write committed. Nothing is acknowledged before the commit that holds it;
-/// when the commit fails, every write of that transaction fails with the mapped error.
+/// runs them in one immediate transaction, commits, then gives each caller its own result. When one write throws,
+/// that transaction is rolled back and the batch runs again with each write in its own savepoint, so that the
+/// failed write writes nothing and the others commit. While writes keep arriving the leader commits up to
+/// `batchesPerLead` transactions, then hands the lead to the oldest waiting caller. Nothing is acknowledged before
+/// the commit that holds it; when the commit fails, every write of that transaction fails with the mapped error.
 final class SQLiteWriteBatcher: Sendable {
     /// A write waiting for a transaction: runs in the transaction and returns how to report its outcome.
     private struct Pending: Sendable {
@@ -69,9 +69,10 @@ final class SQLiteWriteBatcher: Sendable {
 
     /// Runs `body` in the next shared transaction and returns its result once that transaction committed.
     ///
-    /// - Parameter events: How many journal rows the write inserts (for the statistics).
+    /// - Parameters:
+    ///   - events: How many journal rows the write inserts (for the statistics).
+    ///   - saga: The saga an `append` writes to, `nil` for other writes (it decides whether a leader yields).
     /// - Throws: What `body` throws (mapped to `SagaError`), or the mapped error of the failed commit.
-    /// - Parameter saga: The saga an `append` writes to, `nil` for other writes (see `submit`'s yield).
     func submit<T: Sendable>(
         events: Int,
         saga: String? = nil,
