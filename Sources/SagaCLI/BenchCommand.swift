@@ -154,7 +154,7 @@ struct BenchCommand: SagaSubcommand {
         let probeAfter = FlushProbe.measure(folder: database.folder)
         report.databaseBytes = database.size()
         report.extra["store"] = .string(store)
-        report.extra["synchronous"] = .string(synchronous == .full ? "full" : "normal")
+        if store != "memory" { report.extra["synchronous"] = .string(synchronous == .full ? "full" : "normal") }
         report.extra["database"] = .string(database.isTemporary ? "temporary" : database.path)
         report.extra["flushProbeUs"] = ["before": .number(probeBefore), "after": .number(probeAfter)]
         var load = [Double](repeating: 0, count: 3)
@@ -265,8 +265,11 @@ struct BenchCommand: SagaSubcommand {
         }
         rows.append(["CPU", "\(f(r.cpuSeconds, 2)) s, \(f(r.cpuSeconds * 1000 / Double(max(1, r.workload.sagas)), 3)) ms per saga"])
         rows.append(["peak memory", "\(f(Double(r.peakMemoryBytes) / 1_048_576)) MiB"])
-        rows.append(["disk flush", "p50 \(f(flushBefore, 0)) µs before, \(f(flushAfter, 0)) µs after (4 KiB write + fdatasync)"])
-        if case .string(let s)? = r.extra["store"], s == "memory" { rows.append(["store", "memory (no journal on disk)"]) }
+        if case .string(let s)? = r.extra["store"], s == "memory" {
+            rows.append(["store", "memory (no journal on disk)"])
+        } else {
+            rows.append(["disk flush", "p50 \(f(flushBefore, 0)) µs before, \(f(flushAfter, 0)) µs after (4 KiB write + fdatasync)"])
+        }
         if case .string(let s)? = r.extra["synchronous"] { rows.append(["synchronous", s]) }
         if case .number(let load)? = r.extra["loadAverage"] { rows.append(["load average", f(load, 2)]) }
         return Output.table(["", ""], rows).split(separator: "\n", omittingEmptySubsequences: false).dropFirst()

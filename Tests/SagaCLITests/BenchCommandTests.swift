@@ -115,6 +115,7 @@ struct BenchCommandTests {
         #expect((r["completed"]?.intValue ?? 0) + (r["compensated"]?.intValue ?? 0) == 40)
         #expect((r["compensated"]?.intValue ?? 0) > 0)
         #expect(r["commits"] == nil)
+        #expect(r["synchronous"] == nil)  // no disk, no durability level
         #expect(number(r, "sagasPerSecond") > 0)
     }
 
