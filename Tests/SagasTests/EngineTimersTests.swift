@@ -75,6 +75,28 @@ struct EngineTimersTests {
         #expect(Set(fired.all).count == 500)
         #expect(timers.pending == 0)
     }
+
+    /// A clock whose every sleep ends 60 ms late, like a loaded machine's: when the timers' task wakes, several
+    /// timers are due at once.
+    private struct LateWakingClock: Clock {
+        let base = ContinuousClock()
+        var now: ContinuousClock.Instant { base.now }
+        var minimumResolution: Duration { base.minimumResolution }
+        func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws {
+            try await base.sleep(until: deadline + .milliseconds(60), tolerance: nil)
+        }
+    }
+
+    @Test func timersDueTogetherFireInDeadlineOrder() async {
+        let timers = EngineTimers(clock: LateWakingClock())
+        let fired = Fired()
+        // Scheduled latest deadline first: the order of scheduling and of the table is the reverse of the deadlines.
+        for i in (0..<10).reversed() {
+            timers.schedule(after: .milliseconds(Int64(i))) { fired.record("t\(i)") }
+        }
+        #expect(await fired.wait(for: 10))
+        #expect(fired.all == (0..<10).map { "t\($0)" })
+    }
 }
 
 /// Retry waits run on the engine's clock, while the journal's times come from `now()`, the wall clock. When the two
