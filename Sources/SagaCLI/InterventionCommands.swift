@@ -12,6 +12,10 @@ struct InterventionsCommand: SagaSubcommand {
             An intervention opens when a compensation fails for good, when a step after the pivot exhausts its \
             retries, or when a probe cannot settle an unknown outcome. Settle one with `saga resolve`.
 
+            Below the table, parked sagas are listed too: waiting for a person because their journal does not \
+            replay, with no intervention to resolve (repair them from a backup). `--json` prints the interventions \
+            only; `saga list --status needs_intervention --json` includes parked sagas.
+
             Examples:
               saga interventions
               saga interventions --workflow order --older-than 1h --json
@@ -44,16 +48,26 @@ struct InterventionsCommand: SagaSubcommand {
         }
         if list.isEmpty {
             print("no open interventions")
-            return
+        } else {
+            let rows = list.map { s in
+                [
+                    s.intervention.id, "\(s.workflow)@\(s.version)", s.intervention.step, s.intervention.phase.rawValue,
+                    "\(s.attempts)", Output.age(s.intervention.openedAt, now: now),
+                    Output.truncate(s.lastError ?? s.intervention.reason, 50), s.suggestion,
+                ]
+            }
+            print(Output.table(["ID", "WORKFLOW", "STEP", "PHASE", "ATTEMPTS", "AGE", "LAST ERROR", "SUGGESTED"], rows))
         }
-        let rows = list.map { s in
-            [
-                s.intervention.id, "\(s.workflow)@\(s.version)", s.intervention.step, s.intervention.phase.rawValue,
-                "\(s.attempts)", Output.age(s.intervention.openedAt, now: now), Output.truncate(s.lastError ?? s.intervention.reason, 50),
-                s.suggestion,
-            ]
+        let parked = try await CLI.guarded { try await engine.parkedSagas(workflow: workflow) }
+        guard !parked.isEmpty else { return }
+        print(
+            "\n\(parked.count) parked saga\(parked.count == 1 ? "" : "s"): the journal does not replay, so there is no "
+                + "intervention to resolve; repair from a backup (Docs/operations.md, \"Parked sagas\")"
+        )
+        let rows = parked.map { r in
+            [r.id, "\(r.workflow)@\(r.version)", Output.age(r.updatedAt, now: now), Output.truncate(r.lastError ?? "", 90)]
         }
-        print(Output.table(["ID", "WORKFLOW", "STEP", "PHASE", "ATTEMPTS", "AGE", "LAST ERROR", "SUGGESTED"], rows))
+        print(Output.table(["SAGA", "WORKFLOW", "AGE", "LAST ERROR"], rows))
     }
 }
 

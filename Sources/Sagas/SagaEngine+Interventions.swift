@@ -141,6 +141,22 @@ extension SagaEngine {
         return result.sorted { $0.intervention.openedAt < $1.intervention.openedAt }
     }
 
+    /// Parked sagas, oldest first: `needs_intervention` because their journal does not replay (a pinned
+    /// definition that no longer loads, or an event the state machine refuses), so they have no intervention to
+    /// resolve. Repair them from a backup (Docs/operations.md, "Parked sagas").
+    ///
+    /// - Parameter workflow: only those of this workflow.
+    public func parkedSagas(workflow: String? = nil, limit: Int = 1000) async throws -> [SagaRecord] {
+        let records = try await store.list(
+            SagaQuery(statuses: [.needsIntervention], workflow: workflow, limit: limit)
+        )
+        var parked: [SagaRecord] = []
+        for record in records where try await snapshot(sagaID: record.id).state == nil {
+            parked.append(record)
+        }
+        return parked.sorted { $0.updatedAt < $1.updatedAt }
+    }
+
     /// Every intervention of a saga, open and past, oldest first.
     public func interventions(sagaID: String) async throws -> [InterventionSummary] {
         let snapshot = try await snapshot(sagaID: sagaID)

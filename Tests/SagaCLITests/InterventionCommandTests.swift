@@ -1,5 +1,7 @@
 import Foundation
 import Sagas
+import SagasSQLite
+import SagasTesting
 import Testing
 
 #if canImport(Glibc)
@@ -387,6 +389,33 @@ struct InterventionCommandTests {
         #expect(try box.run(["resolve", "one", "--skip", "--note", "x"]).status == 0)
         #expect(try box.run(["resolve", "two", "--skip", "--note", "x"]).status == 0)
         #expect(try box.run(["interventions"]).stdout == "no open interventions\n")
+    }
+
+    /// A saga whose journal does not replay is parked by the worker; `saga interventions` shows it apart, since
+    /// there is no intervention to resolve.
+    @Test func aParkedSagaIsListedApartAndCannotBeResolved() async throws {
+        let box = try CLISandbox()
+        try Self.writeFlagWorkflow(box, name: "iv", flag: nil)
+        #expect(try box.run(["run", "iv", "--id", "open", "--input", "{}"]).status == 1)
+        do {
+            // A pinned definition with no steps does not load: every worker would fail on it the same way.
+            let store = try SQLiteSagaStore(path: box.database)
+            try await SagaFixtures.create(SagaFixtures.record(id: "broken"), in: store)
+        }
+        #expect(try box.workUntilIdle().status == 0)
+
+        let listed = try box.run(["interventions"])
+        #expect(listed.status == 0, "\(listed)")
+        #expect(listed.stdout.contains("open#"), "the open intervention is listed first: \(listed.stdout)")
+        #expect(listed.stdout.contains("1 parked saga:"), "\(listed.stdout)")
+        let parkedLine = listed.stdout.split(separator: "\n").first { $0.hasPrefix("broken") }
+        #expect(parkedLine?.contains("does not replay") == true, "\(listed.stdout)")
+        // The JSON array holds the interventions only, as before.
+        #expect(try Self.interventions(box).compactMap { $0["saga"]?.stringValue } == ["open"])
+
+        let refused = try box.run(["resolve", "broken", "--skip", "--note", "x"])
+        #expect(refused.status != 0, "\(refused)")
+        #expect(refused.stderr.contains("does not replay"), "\(refused.stderr)")
     }
 
     @Test(arguments: [
