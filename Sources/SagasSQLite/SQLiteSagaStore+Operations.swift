@@ -3,8 +3,9 @@ import GRDB
 import Synchronization
 public import Sagas
 
-// The `SagaStore` methods. Writes run through the group-commit batcher, in a savepoint of a shared immediate
-// transaction; every check a write makes happens inside that transaction, before it writes anything.
+// The `SagaStore` methods. Writes run through the group-commit batcher, in a shared immediate transaction (each in
+// a savepoint of its own only when the batch is run again because one write failed); every check a write makes
+// happens inside that transaction, and a write that fails its check leaves nothing behind.
 extension SQLiteSagaStore {
     /// Journals a new saga with its first events, or returns the existing saga with that id.
     ///
