@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "SagasSQLite", targets: ["SagasSQLite"]),
         .library(name: "SagasTesting", targets: ["SagasTesting"]),
         .library(name: "SagasHTTP", targets: ["SagasHTTP"]),
+        .library(name: "SagasCommand", targets: ["SagasCommand"]),
+        .library(name: "SagasBenchmark", targets: ["SagasBenchmark"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -26,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -44,12 +47,26 @@ let package = Package(
                 // The SQLite C API GRDB links: the journal's hot statements bind and step through it directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                // SHA-256 of pinned definitions (already built for async-http-client, so it costs no build time).
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SagasTesting",
             dependencies: ["Sagas"],
+            swiftSettings: swiftSettings
+        ),
+        // The `command` executor: the only target that spawns processes (opt-in: the CLI registers it).
+        .target(
+            name: "SagasCommand",
+            dependencies: ["Sagas"],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark harness behind `saga bench`: workloads, percentiles, rusage.
+        .target(
+            name: "SagasBenchmark",
+            dependencies: ["Sagas", "SagasTesting"],
             swiftSettings: swiftSettings
         ),
         // The HTTP executor: the only target that knows NIO and AsyncHTTPClient (the core stays free of them).
@@ -84,6 +101,8 @@ let package = Package(
             name: "SagaCLI",
             dependencies: [
                 "Sagas",
+                "SagasBenchmark",
+                "SagasCommand",
                 "SagasHTTP",
                 "SagasSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,6 +119,11 @@ let package = Package(
                 "SagasTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagasBenchmarkTests",
+            dependencies: ["Sagas", "SagasBenchmark", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasBenchmark
 import SagasSQLite
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasCommand
 import SagasHTTP
 import Synchronization
 
@@ -18,7 +19,7 @@ struct HTTPOptions: ParsableArguments {
     var allowHosts: [String] = []
 }
 
-/// Makes every engine the CLI uses, with the `http` executor registered.
+/// Makes every engine the CLI uses, with the `command` and `http` executors registered.
 enum EngineFactory {
     /// The process's HTTP executor, made when the first `http` step runs.
     private static let http = Mutex<HTTPExecutor?>(nil)
@@ -31,6 +32,13 @@ enum EngineFactory {
         http options: HTTPOptions? = nil
     ) -> SagaEngine {
         let engine = SagaEngine(store: store, configuration: configuration, logger: logger)
+        engine.register(
+            executor: CommandExecutor(
+                maxOutputBytes: configuration.maxOutputBytes,
+                environment: configuration.environment
+            ),
+            for: .command
+        )
         var allowed = options?.allowHosts ?? []
         if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SAGA_HTTP_ALLOW"] {
             allowed = env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

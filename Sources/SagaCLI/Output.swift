@@ -93,24 +93,26 @@ enum Output {
 
     static func timeline(_ events: [SagaEvent]) -> String {
         guard let first = events.first?.at else { return "(no events)" }
-        let rows: [[String]] = events.map { e in
-            let offset = "+" + SagaDuration.format(.milliseconds(Int64(max(0, e.at.timeIntervalSince(first)) * 1000)))
-            var detail: [String] = []
-            if let attempt = e.attempt { detail.append("attempt \(attempt)") }
-            if let d = e.durationMs { detail.append("\(d)ms") }
-            if let error = e.error { detail.append(truncate(error, 80)) }
-            if let output = e.output, output != .null { detail.append("→ " + truncate(output.jsonString, 60)) }
-            if e.type == .interventionResolved, let data = e.data {
-                var words = "\(data["action"]?.stringValue ?? "?") by \(data["by"]?.stringValue ?? "?")"
-                if let note = data["note"]?.stringValue { words += ": " + truncate(note, 60) }
-                detail.append(words)
-            }
-            if let data = e.data, e.type == .sagaStarted, let input = data["input"] {
-                detail.append("input " + truncate(input.jsonString, 60))
-            }
-            return [String(e.seq), offset, e.type.rawValue, e.step ?? "", detail.joined(separator: "  ")]
+        return table(["SEQ", "AT", "EVENT", "STEP", "DETAIL"], events.map { eventRow($0, since: first) }, colorColumn: 2)
+    }
+
+    /// One timeline row: number, time since `since`, type, step, and the details that matter.
+    static func eventRow(_ e: SagaEvent, since first: Date) -> [String] {
+        let offset = "+" + SagaDuration.format(.milliseconds(Int64(max(0, min(e.at.timeIntervalSince(first), 1e12)) * 1000)))
+        var detail: [String] = []
+        if let attempt = e.attempt { detail.append("attempt \(attempt)") }
+        if let d = e.durationMs { detail.append("\(d)ms") }
+        if let error = e.error { detail.append(truncate(error, 80)) }
+        if let output = e.output, output != .null { detail.append("→ " + truncate(output.jsonString, 60)) }
+        if e.type == .interventionResolved, let data = e.data {
+            var words = "\(data["action"]?.stringValue ?? "?") by \(data["by"]?.stringValue ?? "?")"
+            if let note = data["note"]?.stringValue { words += ": " + truncate(note, 60) }
+            detail.append(words)
         }
-        return table(["SEQ", "AT", "EVENT", "STEP", "DETAIL"], rows, colorColumn: 2)
+        if let data = e.data, e.type == .sagaStarted, let input = data["input"] {
+            detail.append("input " + truncate(input.jsonString, 60))
+        }
+        return [String(e.seq), offset, e.type.rawValue, e.step ?? "", detail.joined(separator: "  ")]
     }
 
     static func indent(_ text: String) -> String {
@@ -123,5 +125,12 @@ extension String {
         var s = self
         while s.last == " " { s.removeLast() }
         return s
+    }
+}
+
+extension Output {
+    /// Prints a line and flushes standard output at once (for `--follow`, whose reader waits for each line).
+    static func printNow(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }

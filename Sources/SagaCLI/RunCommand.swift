@@ -79,38 +79,3 @@ struct SubmitCommand: SagaSubcommand {
         print(record.id)
     }
 }
-
-struct CancelCommand: SagaSubcommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cancel",
-        abstract: "Ask a saga to stop going forward and compensate.",
-        discussion: """
-            The worker running the saga journals the request, starts no new step, and undoes the steps that may \
-            have taken effect. A saga whose pivot step has succeeded only goes forward: the request is journaled \
-            but the saga completes. Cancelling a finished saga is an error (exit 4).
-
-            Example:
-              saga cancel s-123 --reason "customer withdrew the order"
-            """
-    )
-
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "The saga's id.")
-    var id: String
-    @Option(help: "Why (journaled with the request).")
-    var reason: String = "cancelled by an operator"
-    @Flag(help: "Print the saga's summary as JSON.")
-    var json = false
-
-    func execute() async throws {
-        let logger = global.makeLogger(defaultLevel: .warning)
-        let store = try global.openStore(.write)
-        let engine = EngineFactory.makeEngine(store: store, logger: logger)
-        let record = try await CLI.guarded { try await engine.cancel(sagaID: id, reason: reason) }
-        if json {
-            CLI.printJSON(record.summaryJSON(now: Date()))
-        } else {
-            print("cancel requested for saga \(record.id) (\(record.status.rawValue))")
-        }
-    }
-}

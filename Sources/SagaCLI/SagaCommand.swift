@@ -31,14 +31,17 @@ struct SagaCommand: AsyncParsableCommand {
             SubmitCommand.self,
             WorkerCommand.self,
             ListCommand.self,
+            StatsCommand.self,
             ShowCommand.self,
             CancelCommand.self,
+            TerminateCommand.self,
             InterventionsCommand.self,
             ResolveCommand.self,
             ReconcileCommand.self,
             ValidateCommand.self,
             BenchCommand.self,
             MigrateCommand.self,
+            PurgeCommand.self,
         ]
     )
 }

@@ -34,6 +34,13 @@ struct WorkerCommand: SagaSubcommand {
     var retryInterval: String = "5m"
     @Option(help: "Automatic retries per intervention before only a person can settle it.")
     var maxRetries: Int = 3
+    @Option(
+        help: ArgumentHelp(
+            "Delete finished sagas older than this (e.g. 30d), every 10 minutes (see `saga purge`). Off by default.",
+            valueName: "duration"
+        )
+    )
+    var retention: String?
 
     func execute() async throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
@@ -48,6 +55,12 @@ struct WorkerCommand: SagaSubcommand {
         guard let retryEvery = SagaDuration.parse(retryInterval) else {
             throw CLIError("--retry-interval must be a duration such as 5m", exitCode: CLI.ExitCodes.invalidInput)
         }
+        let retentionPeriod = try retention.map { text in
+            guard let d = SagaDuration.parse(text), d > .zero else {
+                throw CLIError("--retention must be a duration such as 30d", exitCode: CLI.ExitCodes.invalidInput)
+            }
+            return d
+        }
         let logger = global.makeLogger(defaultLevel: .info)
         let store = try global.openStore(.create)
         var configuration = SagaEngine.Configuration()
@@ -60,6 +73,11 @@ struct WorkerCommand: SagaSubcommand {
         if !untilIdle && reconcileInterval > .zero {
             let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
             services.append(.init(service: ReconcilerService(engine: engine, interval: reconcileInterval, policy: policy, logger: logger)))
+        }
+        if let retentionPeriod {
+            services.append(.init(service: SagaRetentionService(
+                store: store, configuration: .init(retention: retentionPeriod), logger: logger
+            )))
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -8,18 +8,19 @@ enum SQLiteRows {
     /// The `sagas` columns a `SagaRecord` is read from, in the order `record(_:db:)` reads them by index.
     static let columns = """
         id, workflow, version, definition_digest, base_directory, input, status, created_at, updated_at, owner, \
-        lease_expires_at, current_step, last_error, cancel_reason, cancel_requested_at, last_seq
+        lease_expires_at, current_step, last_error, cancel_reason, cancel_requested_at, last_seq, business_key, \
+        rerun_of
         """
 
     /// How many columns `columns` has: a query may add more after them (`rowid AS row_order`).
-    static let columnCount = 16
+    static let columnCount = 18
 
     /// The runnable statuses, spelled exactly as the condition of the partial index `sagas_runnable`, so that
     /// SQLite may use it (`INDEXED BY sagas_runnable` makes it).
     static let runnable = "(status = 'pending' OR status = 'running' OR status = 'compensating')"
 
     static let insertSagaSQL = """
-        INSERT INTO sagas (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO sagas (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static let insertEvent = """
@@ -44,7 +45,7 @@ enum SQLiteRows {
     /// The digest that names a pinned definition's text in `saga_definitions`.
     static func digest(ofDefinition text: String) -> String {
         if let digest = definitionCache.withLock({ $0.digests.lookup(text) }) { return digest }
-        let digest = SHA256.hex(text)
+        let digest = SQLiteDefinitionDigest.hex(text)
         definitionCache.withLock { $0.remember(digest: digest, text: text) }
         return digest
     }
@@ -94,6 +95,8 @@ enum SQLiteRows {
         try insert.bind(14, record.cancelReason)
         try insert.bind(15, record.cancelRequestedAt.map(SagaTime.milliseconds))
         try insert.bind(16, record.lastSeq)
+        try insert.bind(17, record.key)
+        try insert.bind(18, record.rerunOf)
         try insert.run()
     }
 
@@ -170,7 +173,9 @@ enum SQLiteRows {
             lastError: row[12],
             cancelReason: row[13],
             cancelRequestedAt: (row[14] as Int64?).map(SagaTime.date(milliseconds:)),
-            lastSeq: row[15]
+            lastSeq: row[15],
+            key: row[16],
+            rerunOf: row[17]
         )
     }
 

@@ -406,31 +406,89 @@ extension SQLiteSagaStore {
 
     /// Sagas matching a query, newest first (by creation time, then creation order).
     ///
-    /// Each status is read from the `(status, created_at)` index newest first, at most `limit` rows each, and the
-    /// results merged: fast however many finished sagas the database holds.
+    /// Every filter is served by an index: `key` by `sagas_key_created`; `stuckAt` by `sagas_runnable`; otherwise
+    /// each status is read from the `(status, created_at)` index newest first, at most `limit` rows each, and the
+    /// results merged: fast however many finished sagas the database holds. `after` is a keyset cursor: the
+    /// position (creation time, creation order) of the saga it names.
     public func list(_ query: SagaQuery) async throws -> [SagaRecord] {
         guard query.limit > 0 else { return [] }
-        let statuses = query.statuses.isEmpty ? SagaStatus.allCases : Array(Set(query.statuses))
         return try await read { db in
-            var parts: [String] = []
-            var arguments = StatementArguments()
-            for status in statuses {
-                var filter = "status = ?"
-                arguments += [status.rawValue]
+            var cursor: (createdAt: Int64, row: Int64)?
+            if let after = query.after {
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: "SELECT created_at, rowid FROM sagas WHERE id = ?",
+                        arguments: [after]
+                    )
+                else {
+                    throw SagaError(.sagaNotFound, "no saga \(after) to list after", sagaID: after)
+                }
+                cursor = (row[0], row[1])
+            }
+            // The filters every branch shares, after the indexed column's own condition.
+            func common(_ arguments: inout StatementArguments, skipStatus: Bool) -> String {
+                var filter = ""
+                if !skipStatus, !query.statuses.isEmpty {
+                    filter += " AND status IN (\(query.statuses.map { _ in "?" }.joined(separator: ", ")))"
+                    arguments += StatementArguments(Set(query.statuses).map(\.rawValue))
+                }
                 if let workflow = query.workflow {
                     filter += " AND workflow = ?"
                     arguments += [workflow]
                 }
-                parts.append(
-                    "SELECT * FROM (SELECT \(SQLiteRows.columns), rowid AS row_order FROM sagas WHERE \(filter) "
-                        + "ORDER BY created_at DESC, rowid DESC LIMIT ?)"
-                )
-                arguments += [query.limit]
+                if let version = query.version {
+                    filter += " AND version = ?"
+                    arguments += [version]
+                }
+                if let since = query.createdSince {
+                    filter += " AND created_at >= ?"
+                    arguments += [SagaTime.milliseconds(since)]
+                }
+                if let until = query.createdUntil {
+                    filter += " AND created_at < ?"
+                    arguments += [SagaTime.milliseconds(until)]
+                }
+                if let stuckAt = query.stuckAt {
+                    let now = SagaTime.milliseconds(stuckAt)
+                    filter += " AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?)"
+                    filter += " AND updated_at < ?"
+                    arguments += [now, now - Int64(SagaQuery.stuckAfter * 1000)]
+                }
+                if let cursor {
+                    filter += " AND (created_at < ? OR (created_at = ? AND rowid < ?))"
+                    arguments += [cursor.createdAt, cursor.createdAt, cursor.row]
+                }
+                return filter
+            }
+            let order = "ORDER BY created_at DESC, rowid DESC LIMIT ?"
+            var arguments = StatementArguments()
+            let sql: String
+            if let key = query.key {
+                arguments += [key]
+                let filter = common(&arguments, skipStatus: false)
+                sql = "SELECT \(SQLiteRows.columns) FROM sagas INDEXED BY sagas_key_created "
+                    + "WHERE business_key = ?\(filter) \(order)"
+            } else if query.stuckAt != nil {
+                let filter = common(&arguments, skipStatus: false)
+                sql = "SELECT \(SQLiteRows.columns) FROM sagas INDEXED BY sagas_runnable "
+                    + "WHERE \(SQLiteRows.runnable)\(filter) \(order)"
+            } else {
+                let statuses = query.statuses.isEmpty ? SagaStatus.allCases : Array(Set(query.statuses))
+                var parts: [String] = []
+                for status in statuses {
+                    arguments += [status.rawValue]
+                    let filter = common(&arguments, skipStatus: true)
+                    parts.append(
+                        "SELECT * FROM (SELECT \(SQLiteRows.columns), rowid AS row_order FROM sagas "
+                            + "WHERE status = ?\(filter) \(order))"
+                    )
+                    arguments += [query.limit]
+                }
+                sql = "SELECT * FROM (\(parts.joined(separator: " UNION ALL "))) "
+                    + "ORDER BY created_at DESC, row_order DESC LIMIT ?"
             }
             arguments += [query.limit]
-            let sql =
-                "SELECT * FROM (\(parts.joined(separator: " UNION ALL "))) "
-                + "ORDER BY created_at DESC, row_order DESC LIMIT ?"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { try SQLiteRows.record($0, db: db) }
         }
     }

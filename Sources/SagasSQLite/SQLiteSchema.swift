@@ -6,7 +6,7 @@ import Synchronization
 /// The database schema: named migrations that are never edited once landed, and the version they lead to.
 enum SQLiteSchema {
     /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
-    static let version = 3
+    static let version = 4
 
     /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
     static let applicationID: Int32 = 0x5341_4741
@@ -69,7 +69,7 @@ enum SQLiteSchema {
                 function: DatabaseFunction("saga_definition_digest", argumentCount: 1, pure: true) { values in
                     guard let text = String.fromDatabaseValue(values[0]) else { return nil }
                     if let digest = digests.withLock({ $0[text] }) { return digest }
-                    let digest = SHA256.hex(text)
+                    let digest = SQLiteDefinitionDigest.hex(text)
                     digests.withLock { $0[text] = digest }
                     return digest
                 }
@@ -132,6 +132,22 @@ enum SQLiteSchema {
                     CREATE INDEX sagas_runnable ON sagas (created_at)
                         WHERE status = 'pending' OR status = 'running' OR status = 'compensating';
                     PRAGMA user_version = 3;
+                    """
+            )
+        }
+        migrator.registerMigration("v4-business-keys-and-reruns") { db in
+            // A saga's business key (the workflow's `key` template) and the saga it reruns. Adding columns rewrites
+            // no row. `saga list --key` reads the key's index newest first.
+            try db.execute(
+                sql: """
+                    ALTER TABLE sagas ADD COLUMN business_key TEXT;
+                    ALTER TABLE sagas ADD COLUMN rerun_of TEXT;
+                    CREATE INDEX sagas_key_created ON sagas (business_key, created_at) WHERE business_key IS NOT NULL;
+                    -- Finished sagas by the time they finished (`saga purge`, `saga stats`). A running saga's row is
+                    -- not in it, so the per-step update of updated_at writes no index entry.
+                    CREATE INDEX sagas_finished ON sagas (updated_at)
+                        WHERE status = 'completed' OR status = 'compensated' OR status = 'failed';
+                    PRAGMA user_version = 4;
                     """
             )
         }

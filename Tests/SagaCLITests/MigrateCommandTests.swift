@@ -53,7 +53,7 @@ struct MigrateCommandTests {
         // Again: nothing to do.
         let again = try box.run(["migrate"])
         #expect(again.status == 0, "\(again)")
-        #expect(again.stdout.contains("schema version 3"), "\(again)")
+        #expect(again.stdout.contains("schema version 4"), "\(again)")
     }
 
     @Test func migrateRefusesAMissingDatabase() throws {

@@ -8,16 +8,16 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2)))
 struct SQLiteSchemaTests {
-    @Test func sha256MatchesTheStandardVectors() {
-        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    @Test func definitionDigestIsSHA256() {
+        #expect(SQLiteDefinitionDigest.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SQLiteDefinitionDigest.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(
-            SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+            SQLiteDefinitionDigest.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
         )
         // Longer than one block, and not a multiple of one.
         #expect(
-            SHA256.hex(String(repeating: "a", count: 1000))
+            SQLiteDefinitionDigest.hex(String(repeating: "a", count: 1000))
                 == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
         )
     }
@@ -81,7 +81,12 @@ struct SQLiteSchemaTests {
         }
 
         let store = try SQLiteSagaStore(path: path)
-        #expect(try await store.connectionSettings().schemaVersion == 3)
+        #expect(try await store.connectionSettings().schemaVersion == 4)
+        // v4: business keys and rerun links are new columns, empty for the migrated sagas, and indexed.
+        let indexes = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        }
+        #expect(indexes.contains("sagas_key_created") && indexes.contains("sagas_finished"), "\(indexes)")
         // v3: the partial index of runnable sagas is spelled without `IN (…)`, and the queries that name it work.
         let indexSQL = try await store.pool.read { db in
             try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'sagas_runnable'")
@@ -96,6 +101,7 @@ struct SQLiteSchemaTests {
             #expect(saga.status == (i == 0 ? .running : .completed))
             #expect(saga.owner == (i == 0 ? "w1" : nil))
             #expect(saga.lastSeq == 2)
+            #expect(saga.key == nil && saga.rerunOf == nil)
             #expect(try await store.events(sagaID: "s-\(i)").map(\.seq) == [1, 2])
         }
         // Newest first, as before.

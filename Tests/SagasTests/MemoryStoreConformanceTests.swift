@@ -72,7 +72,7 @@ private struct LeaseIgnoringStore: SagaStore {
     }
     func saga(id: String) async throws -> SagaRecord? { await base.saga(id: id) }
     func events(sagaID: String) async throws -> [SagaEvent] { await base.events(sagaID: sagaID) }
-    func list(_ query: SagaQuery) async throws -> [SagaRecord] { await base.list(query) }
+    func list(_ query: SagaQuery) async throws -> [SagaRecord] { try await base.list(query) }
     func countByStatus() async throws -> [SagaStatus: Int] { await base.countByStatus() }
     func leasedSagas(limit: Int) async throws -> [SagaRecord] { await base.leasedSagas(limit: limit) }
 }

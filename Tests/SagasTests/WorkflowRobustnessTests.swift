@@ -1,5 +1,6 @@
 import Foundation
 import Sagas
+import SagasTesting
 import Testing
 
 /// Malformed, truncated, huge and deeply nested input: never a crash, always a definition or positioned errors.

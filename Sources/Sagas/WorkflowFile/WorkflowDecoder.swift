@@ -173,7 +173,7 @@ struct WorkflowDecoder {
     // MARK: Document
 
     static let topLevelKeys = [
-        "$schema", "name", "version", "description", "input", "defaults", "steps", "reconciliation",
+        "$schema", "name", "version", "description", "input", "defaults", "steps", "reconciliation", "key",
     ]
     static let stepKeys = [
         "name", "action", "compensation", "probe", "retry", "compensationRetry", "timeout", "after", "kind",
@@ -228,6 +228,9 @@ struct WorkflowDecoder {
         var reconciliation: ReconciliationSettings?
         if let member = top["reconciliation"] { reconciliation = self.reconciliation(member.value) }
 
+        var key: String?
+        if let member = top["key"] { key = businessKey(member.value) }
+
         var steps: [DecodedStep] = []
         if let member = top["steps"] {
             if case .array(let elements) = member.value.kind {
@@ -255,8 +258,31 @@ struct WorkflowDecoder {
 
         let definition = SagaDefinition(
             name: name, version: version, description: description, input: input, defaults: defaults,
-            steps: steps.map(\.step), reconciliation: reconciliation)
+            steps: steps.map(\.step), reconciliation: reconciliation, key: key)
         return (definition, steps)
+    }
+
+    /// The business key: a non-empty string of templates over the input (`${input.…}`, `${saga.workflow}`).
+    mutating func businessKey(_ node: JSONNode) -> String? {
+        guard let text = string(node, field: "key") else { return nil }
+        if text.isEmpty || text.count > SagaDefinition.maxKeyLength {
+            error("'key' must be 1 to \(SagaDefinition.maxKeyLength) characters", at: node.location)
+            return nil
+        }
+        do {
+            for case .reference(let reference) in try Template.parse(text) {
+                switch reference {
+                case .input, .sagaWorkflow: continue
+                default:
+                    error("'key' may only use ${input.…} and ${saga.workflow}, not ${\(reference)}", at: node.location)
+                    return nil
+                }
+            }
+        } catch {
+            self.error("invalid template in 'key': \(error.message)", at: node.location)
+            return nil
+        }
+        return text
     }
 
     static func isWorkflowNameScalar(_ c: Unicode.Scalar) -> Bool {

@@ -3,7 +3,7 @@ public import Foundation
 /// A store that keeps everything in memory: for tests, and for embedders who don't need durability.
 ///
 /// Nothing survives the process. It keeps the same contract as the durable stores.
-public actor MemorySagaStore: SagaStore {
+public actor MemorySagaStore: SagaStorePurging {
     private var records: [String: SagaRecord] = [:]
     private var journals: [String: [SagaEvent]] = [:]
     private var order: [String] = []
@@ -165,15 +165,38 @@ public actor MemorySagaStore: SagaStore {
         journals[sagaID] ?? []
     }
 
-    public func list(_ query: SagaQuery) -> [SagaRecord] {
+    public func list(_ query: SagaQuery) throws -> [SagaRecord] {
         var result: [SagaRecord] = []
-        for id in order.reversed() where result.count < query.limit {
-            guard let record = records[id] else { continue }
-            if !query.statuses.isEmpty, !query.statuses.contains(record.status) { continue }
-            if let workflow = query.workflow, record.workflow != workflow { continue }
+        var ids = order.reversed()[...]
+        if let after = query.after {
+            guard let position = ids.firstIndex(of: after) else {
+                throw SagaError(.sagaNotFound, "no saga \(after) to list after", sagaID: after)
+            }
+            ids = ids[ids.index(after: position)...]
+        }
+        for id in ids where result.count < query.limit {
+            guard let record = records[id], query.matches(record) else { continue }
             result.append(record)
         }
         return result
+    }
+
+    public func purge(finishedBefore: Date, limit: Int, dryRun: Bool) -> Int {
+        var doomed: [String] = []
+        for id in order where doomed.count < limit {
+            guard let record = records[id], record.status.isTerminal, record.updatedAt < finishedBefore else {
+                continue
+            }
+            doomed.append(id)
+        }
+        if dryRun { return doomed.count }
+        let gone = Set(doomed)
+        for id in doomed {
+            records[id] = nil
+            journals[id] = nil
+        }
+        order.removeAll { gone.contains($0) }
+        return doomed.count
     }
 
     public func countByStatus() -> [SagaStatus: Int] {

@@ -258,6 +258,18 @@ public struct SagaStateMachine: Sendable {
             }
             status = .failed
             reason = event.error
+        case .sagaTerminated:
+            if var open = openIntervention {
+                open.resolution = SagaIntervention.Resolution(
+                    action: "terminate",
+                    by: event.data?["by"]?.stringValue ?? "unknown",
+                    note: event.error,
+                    at: event.at
+                )
+                interventions[interventions.count - 1] = open
+            }
+            status = .failed
+            reason = event.error
         case .stepStarted, .compensationStarted, .probeStarted:
             let phase: StepPhase =
                 event.type == .stepStarted ? .action : event.type == .compensationStarted ? .compensation : .probe

@@ -1,13 +1,14 @@
 import Foundation
 import Logging
 import Sagas
+import SagasBenchmark
 import Testing
 
 /// The benchmark workload on the memory store: the report's counts agree with each other. No timing is asserted.
 @Suite(.timeLimit(.minutes(1)))
 struct SagaBenchmarkTests {
     private func engine() -> SagaEngine {
-        SagaEngine(store: .memory, logger: TestSupport.logger)
+        SagaEngine(store: .memory, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     @Test func throughputRunsEverySaga() async throws {

@@ -20,6 +20,7 @@ extension SagaDefinition {
         if let description { object["description"] = .string(description) }
         if let input { object["input"] = input.json }
         if let reconciliation { object["reconciliation"] = reconciliation.json }
+        if let key { object["key"] = .string(key) }
         return .object(object)
     }
 }

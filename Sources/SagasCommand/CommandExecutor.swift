@@ -1,4 +1,5 @@
 public import Foundation
+public import Sagas
 import Synchronization
 
 #if canImport(Glibc)

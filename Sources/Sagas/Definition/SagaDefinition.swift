@@ -15,6 +15,9 @@ public struct SagaDefinition: Sendable, Hashable {
     public var steps: [SagaStep]
     /// How the reconciliation job treats this workflow's interventions; `nil`: the job's own settings.
     public var reconciliation: ReconciliationSettings?
+    /// The business key template (`"key": "${input.orderId}"`), evaluated over the input when a saga starts and
+    /// stored with it, so that `saga list --key` finds the sagas of one order.
+    public var key: String?
 
     public init(
         name: String,
@@ -23,7 +26,8 @@ public struct SagaDefinition: Sendable, Hashable {
         input: InputSchema? = nil,
         defaults: StepDefaults = StepDefaults(),
         steps: [SagaStep],
-        reconciliation: ReconciliationSettings? = nil
+        reconciliation: ReconciliationSettings? = nil,
+        key: String? = nil
     ) {
         self.name = name
         self.version = version
@@ -32,6 +36,7 @@ public struct SagaDefinition: Sendable, Hashable {
         self.defaults = defaults
         self.steps = steps
         self.reconciliation = reconciliation
+        self.key = key
     }
 
     /// The step named `name`.
@@ -41,6 +46,9 @@ public struct SagaDefinition: Sendable, Hashable {
 
     /// `name@version`.
     public var reference: String { "\(name)@\(version)" }
+
+    /// The longest business key (template text and value), in characters.
+    public static let maxKeyLength = 200
 }
 
 /// A workflow's own settings for the reconciliation job (`"reconciliation"` in a workflow file).

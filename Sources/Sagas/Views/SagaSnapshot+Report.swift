@@ -22,6 +22,8 @@ extension SagaRecord {
         o["currentStep"] = currentStep.map { .string($0) } ?? .null
         o["lastError"] = lastError.map { .string($0) } ?? .null
         o["owner"] = owner.map { .string($0) } ?? .null
+        o["key"] = key.map { .string($0) } ?? .null
+        o["rerunOf"] = rerunOf.map { .string($0) } ?? .null
         if let cancelRequestedAt {
             o["cancelRequestedAt"] = .string(SagaTime.format(cancelRequestedAt))
             o["cancelReason"] = cancelReason.map { .string($0) } ?? .null

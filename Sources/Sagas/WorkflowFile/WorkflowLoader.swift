@@ -58,7 +58,9 @@ public enum WorkflowLoader {
         return try definition(of: result, path: path)
     }
 
-    static func definition(of result: WorkflowLoadResult, path: String) throws(SagaError) -> SagaDefinition {
+    /// The definition of a loaded file, or the error `load(contentsOf:)` would report (`.invalidWorkflow`, with
+    /// every diagnostic and the file, line and column of the first).
+    public static func definition(of result: WorkflowLoadResult, path: String) throws(SagaError) -> SagaDefinition {
         guard let definition = result.definition else {
             let errors = result.diagnostics.filter { $0.severity == .error }
             let first = errors.first.map { ": \($0)" } ?? ""

@@ -64,6 +64,9 @@ public enum SagaEventType: String, Sendable, Hashable, CaseIterable, Codable {
     case interventionResolved = "intervention.resolved"
     /// An operator abandoned the remaining compensations: the saga ends here.
     case sagaFailed = "saga.failed"
+    /// An operator stopped the saga without compensating (`saga terminate`): it ends `failed` whatever its state;
+    /// `error` says why and `data.by` who.
+    case sagaTerminated = "saga.terminated"
 }
 
 /// One entry of a saga's journal.

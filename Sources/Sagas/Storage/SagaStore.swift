@@ -25,6 +25,10 @@ public struct SagaRecord: Sendable, Hashable {
     public var cancelRequestedAt: Date?
     /// The number of the saga's last journal event.
     public var lastSeq: Int
+    /// The business key the workflow's `key` template gave at start (`saga list --key`), if it declares one.
+    public var key: String?
+    /// The saga this one reruns (`saga rerun`), if any.
+    public var rerunOf: String?
 
     public init(
         id: String,
@@ -42,7 +46,9 @@ public struct SagaRecord: Sendable, Hashable {
         lastError: String? = nil,
         cancelReason: String? = nil,
         cancelRequestedAt: Date? = nil,
-        lastSeq: Int = 0
+        lastSeq: Int = 0,
+        key: String? = nil,
+        rerunOf: String? = nil
     ) {
         self.id = id
         self.workflow = workflow
@@ -60,6 +66,8 @@ public struct SagaRecord: Sendable, Hashable {
         self.cancelReason = cancelReason
         self.cancelRequestedAt = cancelRequestedAt
         self.lastSeq = lastSeq
+        self.key = key
+        self.rerunOf = rerunOf
     }
 
     /// Whether a cancel has been requested.
@@ -93,18 +101,64 @@ public struct SagaProgress: Sendable, Hashable {
     }
 }
 
-/// Which sagas `SagaStore.list` returns.
+/// Which sagas `SagaStore.list` returns: every filter that is set must match. Results are newest first (by
+/// creation time, then creation order); every filter is served by an index.
 public struct SagaQuery: Sendable, Hashable {
     /// Empty means every status.
     public var statuses: [SagaStatus]
+    /// The workflow's name.
     public var workflow: String?
-    /// At most this many, newest first.
+    /// The workflow's version (with `workflow`).
+    public var version: Int?
+    /// The business key (the workflow's `key` template, evaluated at start).
+    public var key: String?
+    /// Created at or after this time.
+    public var createdSince: Date?
+    /// Created before this time.
+    public var createdUntil: Date?
+    /// Only sagas that are stuck at this time: runnable, held by no live lease, and without progress for
+    /// ``SagaQuery/stuckAfter`` (`SagaRecord.isStuck(now:)`).
+    public var stuckAt: Date?
+    /// Keyset paging: only sagas listed after the saga with this id (the last row of the previous page).
+    public var after: String?
+    /// At most this many.
     public var limit: Int
 
-    public init(statuses: [SagaStatus] = [], workflow: String? = nil, limit: Int = 100) {
+    /// How long a runnable saga that no live worker holds must have made no progress to count as stuck.
+    public static let stuckAfter: TimeInterval = 15
+
+    public init(
+        statuses: [SagaStatus] = [],
+        workflow: String? = nil,
+        version: Int? = nil,
+        key: String? = nil,
+        createdSince: Date? = nil,
+        createdUntil: Date? = nil,
+        stuckAt: Date? = nil,
+        after: String? = nil,
+        limit: Int = 100
+    ) {
         self.statuses = statuses
         self.workflow = workflow
+        self.version = version
+        self.key = key
+        self.createdSince = createdSince
+        self.createdUntil = createdUntil
+        self.stuckAt = stuckAt
+        self.after = after
         self.limit = limit
+    }
+
+    /// Whether `record` matches every filter but `after` and `limit` (what a store that scans uses).
+    public func matches(_ record: SagaRecord) -> Bool {
+        if !statuses.isEmpty && !statuses.contains(record.status) { return false }
+        if let workflow, record.workflow != workflow { return false }
+        if let version, record.version != version { return false }
+        if let key, record.key != key { return false }
+        if let createdSince, record.createdAt < createdSince { return false }
+        if let createdUntil, record.createdAt >= createdUntil { return false }
+        if let stuckAt, !record.isStuck(now: stuckAt) { return false }
+        return true
     }
 }
 
@@ -179,6 +233,16 @@ public protocol SagaStore: Sendable {
 
     /// Sagas that are runnable and leased (to find leases held by dead workers).
     func leasedSagas(limit: Int) async throws -> [SagaRecord]
+
+    /// Counts by status and workflow, stuck sagas, the oldest intervention, and sagas finished recently, as of
+    /// `now`. The default scans every saga (`scannedStatistics(now:)`); durable stores answer from indexes.
+    func statistics(now: Date) async throws -> SagaStatistics
+}
+
+extension SagaStore {
+    public func statistics(now: Date) async throws -> SagaStatistics {
+        try await scannedStatistics(now: now)
+    }
 }
 
 /// A store that can journal a new saga already leased to the worker that starts it: an optional capability.

@@ -110,8 +110,9 @@ public final class SagaEngine: Service, Sendable {
         self.handlers = handlers
         self.executors = Mutex([
             .handler: handlers,
-            .command: CommandExecutor(maxOutputBytes: configuration.maxOutputBytes, environment: configuration.environment),
-            .http: UnavailableExecutor(kind: "http"),
+            // `command` (SagasCommand) and `http` (SagasHTTP) are opt-in: an embedder registers the kinds it wants.
+            .command: UnavailableExecutor(kind: "command", module: "SagasCommand's CommandExecutor"),
+            .http: UnavailableExecutor(kind: "http", module: "SagasHTTP's HTTPExecutor"),
         ])
     }
 
@@ -189,6 +190,10 @@ public final class SagaEngine: Service, Sendable {
         }
         let at = now()
         let snapshot = definitionText(definition)
+        var key: String?
+        if let template = definition.key {
+            key = try SagaEngine.businessKey(template, of: definition, input: input, sagaID: sagaID)
+        }
         let record = SagaRecord(
             id: sagaID,
             workflow: definition.name,
@@ -198,10 +203,50 @@ public final class SagaEngine: Service, Sendable {
             input: input,
             status: .pending,
             createdAt: at,
-            updatedAt: at
+            updatedAt: at,
+            key: key
         )
-        let started = SagaEvent(seq: 1, at: at, type: .sagaStarted, data: ["input": input])
+        var data: [String: JSONValue] = ["input": input]
+        if let key = record.key { data["key"] = .string(key) }
+        let started = SagaEvent(seq: 1, at: at, type: .sagaStarted, data: .object(data))
         return (record, started)
+    }
+
+    /// Evaluates a workflow's `key` template over a saga's input: a string value is the key as it is, any other
+    /// value its JSON text.
+    ///
+    /// - Throws: `.invalidInput` when the template names a value the input lacks, or the key is longer than
+    ///   `SagaDefinition.maxKeyLength`.
+    static func businessKey(
+        _ template: String,
+        of definition: SagaDefinition,
+        input: JSONValue,
+        sagaID: String
+    ) throws(SagaError) -> String {
+        let context = Template.Context(
+            input: input, outputs: [:], sagaID: sagaID, workflow: definition.name, environment: [:]
+        )
+        let value: JSONValue
+        do {
+            value = try Template.resolve(.string(template), in: context).value
+        } catch {
+            throw SagaError(
+                .invalidInput,
+                "the key \(template) of workflow \(definition.reference) cannot be evaluated: \(error.message); "
+                    + "nothing was journaled",
+                sagaID: sagaID
+            )
+        }
+        let key = value.stringValue ?? value.jsonString
+        guard !key.isEmpty, key.count <= SagaDefinition.maxKeyLength else {
+            throw SagaError(
+                .invalidInput,
+                "the key of workflow \(definition.reference) must be 1 to \(SagaDefinition.maxKeyLength) characters, "
+                    + "got \(key.count); nothing was journaled",
+                sagaID: sagaID
+            )
+        }
+        return key
     }
 
     /// Starts a saga and drives it in this task until it is terminal or needs intervention.
@@ -624,7 +669,11 @@ final class WorkerFlags: Sendable {
 /// Stands in for an action kind this build cannot run.
 struct UnavailableExecutor: StepExecutor {
     var kind: String
+    var module: String
     func execute(spec: JSONValue, context: StepContext) async -> StepOutcome {
-        .failure(.permanent("saga \(context.sagaID), step \(context.step): \(kind) actions are not available in this build"))
+        .failure(.permanent(
+            "saga \(context.sagaID), step \(context.step): \(kind) actions are not registered with this engine "
+                + "(register \(module) with `engine.register(executor:for: .\(kind))`)"
+        ))
     }
 }

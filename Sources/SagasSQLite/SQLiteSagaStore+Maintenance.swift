@@ -1,0 +1,66 @@
+public import Foundation
+import GRDB
+public import Sagas
+
+// `saga stats` and `saga purge`: counts from the indexes, and the deletion of finished sagas.
+extension SQLiteSagaStore: SagaStorePurging {
+    /// The finished statuses, spelled exactly as the condition of the partial index `sagas_finished`.
+    static let finished = "(status = 'completed' OR status = 'compensated' OR status = 'failed')"
+
+    /// Counts by status (`sagas_status_created`), by workflow (a scan of the sagas table: the one figure that
+    /// reads every row), stuck sagas (`sagas_runnable`), the oldest intervention and recent finishes
+    /// (`sagas_finished`).
+    public func statistics(now: Date) async throws -> SagaStatistics {
+        let byStatus = try await countByStatus()
+        let nowMs = SagaTime.milliseconds(now)
+        return try await read { db in
+            var stats = SagaStatistics(byStatus: byStatus)
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT workflow, version, status, COUNT(*) FROM sagas GROUP BY workflow, version, status "
+                    + "ORDER BY workflow, version, status"
+            ) {
+                guard let status = SagaStatus(rawValue: row[2] as String) else { continue }
+                stats.byWorkflow.append(.init(workflow: row[0], version: row[1], status: status, count: row[3]))
+            }
+            stats.stuck =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM sagas INDEXED BY sagas_runnable WHERE \(SQLiteRows.runnable) "
+                        + "AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?) AND updated_at < ?",
+                    arguments: [nowMs, nowMs - Int64(SagaQuery.stuckAfter * 1000)]
+                ) ?? 0
+            if let oldest = try Int64.fetchOne(
+                db,
+                sql: "SELECT MIN(updated_at) FROM sagas WHERE status = 'needs_intervention'"
+            ) {
+                stats.oldestInterventionAt = SagaTime.date(milliseconds: oldest)
+            }
+            let finishedSince = "SELECT COUNT(*) FROM sagas INDEXED BY sagas_finished WHERE \(Self.finished) AND updated_at >= ?"
+            stats.finishedLastMinute = try Int.fetchOne(db, sql: finishedSince, arguments: [nowMs - 60_000]) ?? 0
+            stats.finishedLastHour = try Int.fetchOne(db, sql: finishedSince, arguments: [nowMs - 3_600_000]) ?? 0
+            return stats
+        }
+    }
+
+    /// Deletes (or counts) up to `limit` sagas that finished before `finishedBefore`, oldest first, with their
+    /// events (`ON DELETE CASCADE`), in one transaction. Read from `sagas_finished`. Freed pages are reused by
+    /// later writes, so a database whose purges keep pace with new sagas stops growing; pinned definitions are
+    /// kept (one row per distinct definition).
+    public func purge(finishedBefore: Date, limit: Int, dryRun: Bool) async throws -> Int {
+        guard limit > 0 else { return 0 }
+        let cutoff = SagaTime.milliseconds(finishedBefore)
+        let select =
+            "SELECT rowid FROM sagas INDEXED BY sagas_finished WHERE \(Self.finished) AND updated_at < ? "
+            + "ORDER BY updated_at LIMIT ?"
+        if dryRun {
+            return try await read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (\(select))", arguments: [cutoff, limit]) ?? 0
+            }
+        }
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM sagas WHERE rowid IN (\(select))", arguments: [cutoff, limit])
+            return db.changesCount
+        }
+    }
+}
