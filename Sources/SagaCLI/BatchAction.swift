@@ -49,7 +49,8 @@ struct BatchOptions: ParsableArguments {
         }
         if !yes {
             if json {
-                CLI.printJSON(.object(["selected": .integer(ids.count), "acted": .bool(false), "ids": .array(ids.prefix(1000).map { .string($0) })]))
+                let listed: [JSONValue] = ids.prefix(1000).map { JSONValue.string($0) }
+                CLI.printJSON(.object(["selected": .integer(ids.count), "acted": .bool(false), "ids": .array(listed)]))
             } else {
                 print("\(ids.count) saga\(ids.count == 1 ? "" : "s") selected; nothing was changed. Run again with --yes to \(verb) them.")
                 for id in ids.prefix(20) { print("  \(id)") }
@@ -73,14 +74,12 @@ struct BatchOptions: ParsableArguments {
             }
         }
         if json {
-            CLI.printJSON(.object([
-                "selected": .integer(ids.count),
-                "acted": .bool(true),
-                "succeeded": .array(succeeded.map { .string($0) }),
-                "failed": .array(failed.map { id, error in
-                    .object(["id": .string(id), "code": .string(error.code.description), "message": .string(error.message)])
-                }),
-            ]))
+            let ok: [JSONValue] = succeeded.map { JSONValue.string($0) }
+            var bad: [JSONValue] = []
+            for (id, error) in failed {
+                bad.append(.object(["id": .string(id), "code": .string(error.code.description), "message": .string(error.message)]))
+            }
+            CLI.printJSON(.object(["selected": .integer(ids.count), "acted": .bool(true), "succeeded": .array(ok), "failed": .array(bad)]))
         } else {
             print("\(verb): \(succeeded.count) of \(ids.count) saga\(ids.count == 1 ? "" : "s") done, \(failed.count) failed")
             for (id, error) in failed { print("  \(id): \(error.message)") }

@@ -66,7 +66,9 @@ struct FilterOptions: ParsableArguments {
 
     /// Whether any filter is set (a batch command refuses to select every saga by accident).
     var isEmpty: Bool {
-        status.isEmpty && workflow == nil && key == nil && since == nil && until == nil && !stuck && !hasIntervention
+        let options: [String?] = [workflow, key, since, until]
+        if !status.isEmpty || stuck || hasIntervention { return false }
+        return options.allSatisfy { $0 == nil }
     }
 
     /// `NAME` or `NAME@VERSION`.

@@ -51,12 +51,12 @@ struct ListCommand: SagaSubcommand {
             print("no sagas")
             return
         }
-        let rows = records.map { r in
-            [
-                r.id, "\(r.workflow)@\(r.version)", r.isStuck(now: now) ? "\(r.status.rawValue) (stuck)" : r.status.rawValue,
-                r.key ?? "", r.currentStep ?? "", Output.age(r.createdAt, now: now),
-                Output.truncate(r.lastError ?? "", 60),
-            ]
+        let rows: [[String]] = records.map { (r: SagaRecord) -> [String] in
+            let status: String = r.isStuck(now: now) ? "\(r.status.rawValue) (stuck)" : r.status.rawValue
+            let key: String = r.key ?? ""
+            let step: String = r.currentStep ?? ""
+            let error: String = Output.truncate(r.lastError ?? "", 60)
+            return [r.id, "\(r.workflow)@\(r.version)", status, key, step, Output.age(r.createdAt, now: now), error]
         }
         print(Output.table(["ID", "WORKFLOW", "STATUS", "KEY", "STEP", "AGE", "LAST ERROR"], rows, colorColumn: 2))
         if records.count == limit, let last = records.last {

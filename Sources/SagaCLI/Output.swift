@@ -60,6 +60,9 @@ enum Output {
         out.append("saga \(r.id)  \(r.workflow)@\(r.version)  \(colored(r.status.rawValue))")
         out.append("  created \(SagaTime.format(r.createdAt))   updated \(SagaTime.format(r.updatedAt))")
         out.append("  input   \(truncate(r.input.jsonString, 200))")
+        if let key = r.key { out.append("  key     \(truncate(key, 200))") }
+        if let of = r.rerunOf { out.append("  rerun of \(of)") }
+        if !snapshot.reruns.isEmpty { out.append("  rerun as \(snapshot.reruns.joined(separator: ", "))") }
         if let reason = snapshot.state?.reason { out.append("  reason  \(reason)") }
         if r.isStuck(now: now) { out.append("  " + colored("stuck") + ": no worker holds this saga; start `saga worker` to resume it") }
         if let cancel = r.cancelReason { out.append("  cancel requested: \(cancel)") }
@@ -98,7 +101,9 @@ enum Output {
 
     /// One timeline row: number, time since `since`, type, step, and the details that matter.
     static func eventRow(_ e: SagaEvent, since first: Date) -> [String] {
-        let offset = "+" + SagaDuration.format(.milliseconds(Int64(max(0, min(e.at.timeIntervalSince(first), 1e12)) * 1000)))
+        let seconds: Double = Swift.min(Swift.max(0, e.at.timeIntervalSince(first)), 1e12)
+        let millis: Int64 = Int64(seconds * 1000)
+        let offset: String = "+" + SagaDuration.format(.milliseconds(millis))
         var detail: [String] = []
         if let attempt = e.attempt { detail.append("attempt \(attempt)") }
         if let d = e.durationMs { detail.append("\(d)ms") }

@@ -37,6 +37,8 @@ struct SagaCommand: AsyncParsableCommand {
             TerminateCommand.self,
             InterventionsCommand.self,
             ResolveCommand.self,
+            PlanCommand.self,
+            RerunCommand.self,
             ReconcileCommand.self,
             ValidateCommand.self,
             BenchCommand.self,

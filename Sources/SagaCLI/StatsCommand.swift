@@ -31,11 +31,18 @@ struct StatsCommand: SagaSubcommand {
         }
         var lines: [String] = []
         lines.append("sagas: \(stats.total)")
-        let statusRows = SagaStatus.allCases.map { [$0.rawValue, "\(stats.byStatus[$0] ?? 0)"] }
+        var statusRows: [[String]] = []
+        for status in SagaStatus.allCases {
+            let count: Int = stats.byStatus[status] ?? 0
+            statusRows.append([status.rawValue, String(count)])
+        }
         lines.append(Output.table(["STATUS", "COUNT"], statusRows, colorColumn: 0))
         if !stats.byWorkflow.isEmpty {
             lines.append("")
-            let rows = stats.byWorkflow.map { ["\($0.workflow)@\($0.version)", $0.status.rawValue, "\($0.count)"] }
+            var rows: [[String]] = []
+            for entry in stats.byWorkflow {
+                rows.append(["\(entry.workflow)@\(entry.version)", entry.status.rawValue, String(entry.count)])
+            }
             lines.append(Output.table(["WORKFLOW", "STATUS", "COUNT"], rows, colorColumn: 1))
         }
         lines.append("")

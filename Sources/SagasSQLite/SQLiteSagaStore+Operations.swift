@@ -406,7 +406,7 @@ extension SQLiteSagaStore {
 
     /// Sagas matching a query, newest first (by creation time, then creation order).
     ///
-    /// Every filter is served by an index: `key` by `sagas_key_created`; `stuckAt` by `sagas_runnable`; otherwise
+    /// Every filter is served by an index: `rerunOf` by `sagas_reruns`; `key` by `sagas_key_created`; `stuckAt` by `sagas_runnable`; otherwise
     /// each status is read from the `(status, created_at)` index newest first, at most `limit` rows each, and the
     /// results merged: fast however many finished sagas the database holds. `after` is a keyset cursor: the
     /// position (creation time, creation order) of the saga it names.
@@ -429,6 +429,10 @@ extension SQLiteSagaStore {
             // The filters every branch shares, after the indexed column's own condition.
             func common(_ arguments: inout StatementArguments, skipStatus: Bool) -> String {
                 var filter = ""
+                if query.rerunOf != nil, let key = query.key {
+                    filter += " AND business_key = ?"
+                    arguments += [key]
+                }
                 if !skipStatus, !query.statuses.isEmpty {
                     filter += " AND status IN (\(query.statuses.map { _ in "?" }.joined(separator: ", ")))"
                     arguments += StatementArguments(Set(query.statuses).map(\.rawValue))
@@ -464,7 +468,12 @@ extension SQLiteSagaStore {
             let order = "ORDER BY created_at DESC, rowid DESC LIMIT ?"
             var arguments = StatementArguments()
             let sql: String
-            if let key = query.key {
+            if let rerunOf = query.rerunOf {
+                arguments += [rerunOf]
+                let filter = common(&arguments, skipStatus: false)
+                sql = "SELECT \(SQLiteRows.columns) FROM sagas INDEXED BY sagas_reruns "
+                    + "WHERE rerun_of = ?\(filter) \(order)"
+            } else if let key = query.key {
                 arguments += [key]
                 let filter = common(&arguments, skipStatus: false)
                 sql = "SELECT \(SQLiteRows.columns) FROM sagas INDEXED BY sagas_key_created "

@@ -143,6 +143,7 @@ enum SQLiteSchema {
                     ALTER TABLE sagas ADD COLUMN business_key TEXT;
                     ALTER TABLE sagas ADD COLUMN rerun_of TEXT;
                     CREATE INDEX sagas_key_created ON sagas (business_key, created_at) WHERE business_key IS NOT NULL;
+                    CREATE INDEX sagas_reruns ON sagas (rerun_of, created_at) WHERE rerun_of IS NOT NULL;
                     -- Finished sagas by the time they finished (`saga purge`, `saga stats`). A running saga's row is
                     -- not in it, so the per-step update of updated_at writes no index entry.
                     CREATE INDEX sagas_finished ON sagas (updated_at)

@@ -294,6 +294,10 @@ public struct JournalChecker: Sendable {
                     )
                 }
                 if phase == .compensation, !compensationOrder.contains(step) { compensationOrder.append(step) }
+            case .stepReused:
+                // A rerun's step carried over from the saga it reruns: it succeeded there, and does not run here.
+                succeeded.insert(step)
+                completion[step] = event.seq
             case .stepSucceeded, .probeHappened:
                 if started[step]?.contains(.action) != true {
                     flag(.attempts, "event \(event.seq): step '\(step)' succeeded but never started")

@@ -42,7 +42,7 @@ struct MigrateCommandTests {
 
         let migrated = try box.run(["migrate", "--json"])
         #expect(migrated.status == 0, "\(migrated)")
-        #expect(try migrated.json()["schemaVersion"] == 3)
+        #expect(try migrated.json()["schemaVersion"] == 4)
 
         let listed = try box.run(["list", "--json"])
         #expect(listed.status == 0, "\(listed)")

@@ -317,7 +317,8 @@ public final class SagaEngine: Service, Sendable {
             }
             if ok { machine = m }
         }
-        return SagaSnapshot(record: record, events: events, state: machine)
+        let reruns = try await store.list(SagaQuery(rerunOf: sagaID, limit: 100)).map(\.id)
+        return SagaSnapshot(record: record, events: events, state: machine, reruns: reruns)
     }
 
     /// A new saga id: time-ordered and unique.
@@ -658,6 +659,8 @@ public struct SagaSnapshot: Sendable {
     public var events: [SagaEvent]
     /// `nil` when the journal does not replay against the pinned definition.
     public var state: SagaStateMachine?
+    /// The ids of the sagas that rerun this one (`saga rerun`), newest first.
+    public var reruns: [String] = []
 }
 
 /// Shared between a worker's slots.

@@ -67,6 +67,9 @@ public enum SagaEventType: String, Sendable, Hashable, CaseIterable, Codable {
     /// An operator stopped the saga without compensating (`saga terminate`): it ends `failed` whatever its state;
     /// `error` says why and `data.by` who.
     case sagaTerminated = "saga.terminated"
+    /// A rerun (`saga rerun --from STEP`) carries over a step that succeeded in the saga it reruns: the step counts
+    /// as succeeded with that `output`, without running again; `data.from` names the original saga.
+    case stepReused = "step.reused"
 }
 
 /// One entry of a saga's journal.

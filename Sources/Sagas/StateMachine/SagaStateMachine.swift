@@ -258,6 +258,15 @@ public struct SagaStateMachine: Sendable {
             }
             status = .failed
             reason = event.error
+        case .stepReused:
+            let i = try stepIndex(event)
+            guard status == .pending || status == .running, steps[i].attempts == 0, !steps[i].succeeded else {
+                throw corrupt(event, "a step is reused only before anything else happened to it")
+            }
+            for dep in definition.steps[i].after where !(state(of: dep)?.succeeded ?? false) {
+                throw corrupt(event, "it depends on '\(dep)', which has not succeeded")
+            }
+            markSucceeded(i, output: event.output, seq: event.seq)
         case .sagaTerminated:
             if var open = openIntervention {
                 open.resolution = SagaIntervention.Resolution(

@@ -119,6 +119,8 @@ public struct SagaQuery: Sendable, Hashable {
     /// Only sagas that are stuck at this time: runnable, held by no live lease, and without progress for
     /// ``SagaQuery/stuckAfter`` (`SagaRecord.isStuck(now:)`).
     public var stuckAt: Date?
+    /// Only reruns of the saga with this id (`saga rerun`).
+    public var rerunOf: String?
     /// Keyset paging: only sagas listed after the saga with this id (the last row of the previous page).
     public var after: String?
     /// At most this many.
@@ -135,6 +137,7 @@ public struct SagaQuery: Sendable, Hashable {
         createdSince: Date? = nil,
         createdUntil: Date? = nil,
         stuckAt: Date? = nil,
+        rerunOf: String? = nil,
         after: String? = nil,
         limit: Int = 100
     ) {
@@ -145,6 +148,7 @@ public struct SagaQuery: Sendable, Hashable {
         self.createdSince = createdSince
         self.createdUntil = createdUntil
         self.stuckAt = stuckAt
+        self.rerunOf = rerunOf
         self.after = after
         self.limit = limit
     }
@@ -158,6 +162,7 @@ public struct SagaQuery: Sendable, Hashable {
         if let createdSince, record.createdAt < createdSince { return false }
         if let createdUntil, record.createdAt >= createdUntil { return false }
         if let stuckAt, !record.isStuck(now: stuckAt) { return false }
+        if let rerunOf, record.rerunOf != rerunOf { return false }
         return true
     }
 }

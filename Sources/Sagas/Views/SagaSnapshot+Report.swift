@@ -38,6 +38,7 @@ extension SagaSnapshot {
         guard case .object(var o) = record.summaryJSON(now: now) else { return .null }
         o["input"] = record.input
         o["leaseExpiresAt"] = record.leaseExpiresAt.map { .string(SagaTime.format($0)) } ?? .null
+        o["reruns"] = .array(reruns.map { .string($0) })
         if let state {
             o["reason"] = state.reason.map { .string($0) } ?? .null
             o["steps"] = .array(
