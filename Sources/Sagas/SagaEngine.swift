@@ -11,8 +11,10 @@ import Synchronization
 public final class SagaEngine: Service, Sendable {
     /// Settings, each with a default.
     public struct Configuration: Sendable {
-        /// Identifies this worker in leases: `HOST:PID:NONCE` by default, so that a worker on the same host can tell
-        /// that the owner of a lease is gone.
+        /// Identifies this worker in leases: `WorkerIdentity.current()` by default
+        /// (`HOST:PID:NONCE:boot=…:pidns=…:start=…`), so that a worker on the same machine and in the same PID
+        /// namespace can be certain that the owner of a lease is gone. Any other id works too; its leases are then
+        /// taken over only when they expire.
         public var workerID: String
         /// How long a lease lasts without renewal; a saga whose worker died is taken over when it expires.
         public var leaseDuration: Duration
@@ -46,9 +48,9 @@ public final class SagaEngine: Service, Sendable {
         }
     }
 
-    /// `HOST:PID:NONCE`.
+    /// `WorkerIdentity.current()` as text: `HOST:PID:NONCE:boot=…:pidns=…:start=…` (the fields `/proc` gives).
     public static func defaultWorkerID() -> String {
-        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        WorkerIdentity.current().description
     }
 
     public let store: any SagaStore
@@ -541,14 +543,12 @@ public final class SagaEngine: Service, Sendable {
         return taken
     }
 
-    /// Whether a worker id names a process on this host that no longer exists.
+    /// Whether a worker id names a worker that is certainly gone: one that ran under this kernel's boot, in this
+    /// process's PID namespace, whose process no longer exists (`WorkerIdentity.isCertainlyGone`). A host name and
+    /// a PID alone do not tell (another container with the same host name numbers its processes apart): such
+    /// leases are taken over when they expire.
     static func isDeadLocalWorker(_ owner: String) -> Bool {
-        let parts = owner.split(separator: ":")
-        guard parts.count >= 3, String(parts[0]) == ProcessInfo.processInfo.hostName,
-            let pid = Int32(parts[1]), pid > 0
-        else { return false }
-        if pid == getpid() { return false }
-        return kill(pid, 0) != 0 && errno == ESRCH
+        WorkerIdentity.isCertainlyGone(owner)
     }
 
     func leaseDeadline() -> Date {
