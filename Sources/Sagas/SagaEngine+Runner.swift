@@ -126,7 +126,10 @@ extension SagaEngine {
                 case .compensation: .compensationUnknown
                 case .probe: .probeFailed
                 }
-            try journal.emit(&machine, type, step: inFlight.step, attempt: inFlight.attempt, error: message)
+            try journal.emit(
+                &machine, type, step: inFlight.step, attempt: inFlight.attempt, error: message,
+                data: SagaEvent.interruptionData
+            )
             logger.notice("recovered an interrupted attempt", metadata: ["saga.step": "\(inFlight.step)"])
         }
         if !journal.events.isEmpty { CrashPoint.reach(.duringRecovery) }
