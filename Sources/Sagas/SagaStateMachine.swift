@@ -678,6 +678,18 @@ public struct SagaStateMachine: Sendable {
         if let phase = s.interruptedTooOften, phase != .action {
             return [.needIntervention(step: next, phase: phase, reason: Self.interruptedReason(s, phase))]
         }
+        // The step's outcome is unknown and it has a probe: ask it first. It can tell that the effect happened (and
+        // supply the output the compensation reads), or that it did not (then there is nothing to undo). A journal
+        // that already began compensating the step goes on as it was written.
+        if s.unresolvedUnknown, definition.steps[i].probe != nil, s.compensationAttempts == 0 {
+            if s.probeExhausted {
+                return [.needIntervention(step: next, phase: .probe, reason: "the outcome of step '\(next)' is unknown and its probe could not settle it: \(s.lastError ?? "failed")")]
+            }
+            if s.needsProbe {
+                if let due = s.notBefore, due > now { return [.wake(at: due)] }
+                return [.startAttempt(step: next, phase: .probe, attempt: s.probeAttempts + 1)]
+            }
+        }
         if s.compensationExhausted {
             return [.needIntervention(step: next, phase: .compensation, reason: "compensation of step '\(next)' failed: \(s.lastError ?? "failed")")]
         }
