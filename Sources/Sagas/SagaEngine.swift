@@ -70,6 +70,9 @@ public final class SagaEngine: Service, Sendable {
 
     struct EngineState {
         var active: Set<String> = []
+        /// Sagas a drive loop of this engine is driving: at most one loop per saga. Every loop of an engine writes
+        /// as the same lease owner, so the store's lease cannot tell two of them apart.
+        var driving: Set<String> = []
         var cancelRequests: [String: String] = [:]
         var lostLeases: Set<String> = []
         var shuttingDown = false
@@ -233,6 +236,12 @@ public final class SagaEngine: Service, Sendable {
         while true {
             guard let current = try await store.saga(id: sagaID) else { throw SagaError.notFound(sagaID) }
             if !current.status.isRunnable { return current }
+            if isDriving(sagaID) {
+                // One of this engine's worker slots drives it (under this engine's lease, which `claim` would
+                // hand to this call too): wait for that drive to end.
+                try await clock.sleep(for: configuration.pollInterval)
+                continue
+            }
             if let claimed = try await store.claim(
                 sagaID: sagaID,
                 owner: configuration.workerID,
@@ -352,6 +361,9 @@ public final class SagaEngine: Service, Sendable {
     }
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    /// Whether a drive loop of this engine is driving the saga.
+    func isDriving(_ sagaID: String) -> Bool { state.withLock { $0.driving.contains(sagaID) } }
 
     private func work(untilIdle: Bool) async throws {
         let flags = WorkerFlags()
