@@ -78,7 +78,8 @@ import Darwin
         child.arguments = ["30"]
         try child.run()
         defer {
-            child.terminate()
+            // SIGKILL: a SIGTERM the test process ignores stays ignored in the child.
+            kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
         }
         let me = WorkerIdentity.current()
