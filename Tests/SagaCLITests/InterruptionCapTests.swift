@@ -66,5 +66,6 @@ struct InterruptionCapTests {
         let listed = try box.run(["interventions", "--json"])
         #expect(listed.status == 0, "\(listed)")
         #expect(listed.stdout.contains("k-1"), "\(listed)")
+        #expect(listed.stdout.contains("find out why its workers died"), "\(listed)")
     }
 }
