@@ -11,7 +11,8 @@ struct WorkerCommand: SagaSubcommand {
         abstract: "Run sagas from the database: new ones, and those left by workers that died.",
         discussion: """
             A worker holds a lease on each saga it runs and renews it while it works. A saga whose worker died is \
-            taken over when its lease expires, or at once when the worker was on this host and its process is gone.
+            taken over when its lease expires, or at once when the worker ran on this machine and in this PID \
+            namespace and its process is gone.
             SIGINT or SIGTERM stops it cleanly: attempts in flight finish and are journaled, the rest resumes later.
 
             Examples:

@@ -469,5 +469,6 @@ public struct JournalChecker: Sendable {
 
 extension SagaEvent {
     /// Whether the event journals an attempt that a worker stopped in the middle of ("interrupted").
-    var interrupted: Bool { error?.hasPrefix("interrupted") == true }
+    /// (`isInterruption`, or the error text alone in journals written before the marker existed.)
+    var interrupted: Bool { isInterruption || error?.hasPrefix("interrupted") == true }
 }

@@ -74,15 +74,22 @@ enum CrashSuite {
         return try WorkflowLoader.definition(contentsOf: path)
     }
 
-    /// An input: delays of 0 to `maxDelayMs` ms per step; about a fifth of the sagas fail for good at a random step,
-    /// and a third of the steps are flaky.
-    static func plan(_ n: Int, prefix: String = "crashy", maxDelayMs: Int = 30, using rng: inout SplitMix64) -> Plan {
+    /// An input: delays of `minDelayMs` to `maxDelayMs` ms per step; about a fifth of the sagas fail for good at a
+    /// random step, and (with `flaky`) a third of the steps are flaky.
+    static func plan(
+        _ n: Int,
+        prefix: String = "crashy",
+        minDelayMs: Int = 0,
+        maxDelayMs: Int = 30,
+        flaky: Bool = true,
+        using rng: inout SplitMix64
+    ) -> Plan {
         var fields: [String: JSONValue] = [:]
         let permAt = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 0..<steps.count, using: &rng) : nil
         for (i, name) in steps.enumerated() {
-            let ms = Int.random(in: 0...maxDelayMs, using: &rng)
+            let ms = Int.random(in: minDelayMs...maxDelayMs, using: &rng)
             fields["d\(name)"] = .string(String(format: "%.3f", Double(ms) / 1000))
-            let mode = i == permAt ? "perm" : Int.random(in: 0..<3, using: &rng) == 0 ? "flaky" : "ok"
+            let mode = i == permAt ? "perm" : flaky && Int.random(in: 0..<3, using: &rng) == 0 ? "flaky" : "ok"
             fields["m\(name)"] = .string(mode)
         }
         return Plan(

@@ -425,7 +425,9 @@ struct InterventionTests {
         engine.register(handler: "a.undo", recorder.recording("a.undo") { _ in .null })
         engine.register(handler: "b.undo", recorder.recording("b.undo") { _ in .null })
         let t = Date()
-        let localDead = "\(ProcessInfo.processInfo.hostName):\(try Self.deadPID()):7"
+        // A worker of this machine and PID namespace that is gone (`WorkerIdentity`): a host name and a dead PID
+        // alone no longer suffice.
+        let localDead = try WorkerIdentityTests.deadWorker()
         let owners: [(id: String, owner: String, lease: Date)] = [
             ("expired", "otherhost:1:1", t.addingTimeInterval(-5)),
             ("dead-local", localDead, t.addingTimeInterval(600)),

@@ -198,6 +198,9 @@ extension SagaEngine {
         let lastFailure = events.last { $0.step == intervention.step && types.contains($0.type) && $0.seq < intervention.seq }
         let suggestion: String
         switch intervention.phase {
+        case _ where intervention.reason.contains("was interrupted \(SagaStateMachine.maxInterruptions) times"):
+            suggestion = "find out why its workers died while it ran (memory, a crash in the step); retry once fixed, "
+                + "skip if it took effect"
         case .compensation:
             suggestion =
                 lastFailure?.retryable == false

@@ -39,6 +39,13 @@ extension SagaEngine {
     /// `drive`, with the record the saga ended with when the drive knows it.
     func driveToEnd(_ record: SagaRecord, creating started: SagaEvent? = nil) async throws -> DriveEnd? {
         let sagaID = record.id
+        // One drive loop per saga in this engine: a second one (a worker slot and the reconciliation job, say)
+        // would journal under the same lease, and the two would overwrite each other's attempts.
+        guard state.withLock({ $0.driving.insert(sagaID).inserted }) else {
+            logger.debug("saga is already being driven by this engine", metadata: ["saga.id": "\(sagaID)"])
+            return started == nil ? DriveEnd(status: record.status, record: nil) : nil
+        }
+        defer { state.withLock { _ = $0.driving.remove(sagaID) } }
         let mailbox = DriveMailbox()
         // A saga to create joins the renewed leases once its creation committed (in `create`): a renewal that read
         // it before would find no lease and take it for lost.
@@ -126,7 +133,10 @@ extension SagaEngine {
                 case .compensation: .compensationUnknown
                 case .probe: .probeFailed
                 }
-            try journal.emit(&machine, type, step: inFlight.step, attempt: inFlight.attempt, error: message)
+            try journal.emit(
+                &machine, type, step: inFlight.step, attempt: inFlight.attempt, error: message,
+                data: SagaEvent.interruptionData
+            )
             logger.notice("recovered an interrupted attempt", metadata: ["saga.step": "\(inFlight.step)"])
         }
         if !journal.events.isEmpty { CrashPoint.reach(.duringRecovery) }
@@ -439,13 +449,7 @@ extension SagaEngine {
         while true {
             do {
                 let leaseUntil = leaseDeadline()
-                try await store.append(
-                    journal.events,
-                    sagaID: journal.sagaID,
-                    owner: configuration.workerID,
-                    progress: SagaProgress(status: status, currentStep: journal.currentStep, lastError: journal.lastError),
-                    leaseUntil: leaseUntil
-                )
+                try await appendChecked(journal, status: status, leaseUntil: leaseUntil)
                 journal.written(status: status, owner: configuration.workerID, leaseUntil: leaseUntil)
                 return
             } catch let error as SagaError
@@ -455,6 +459,29 @@ extension SagaEngine {
                 try await clock.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
+        }
+    }
+
+    /// `store.append` of the buffered events. They continue the journal this loop replayed, so a store that refuses
+    /// their numbers says that someone else wrote the saga's journal meanwhile under this worker's lease (another
+    /// worker configured with this one's id): the drive stops, as after a lost lease (`.leaseLost`). The journal
+    /// itself is sound, so the saga is not parked.
+    private func appendChecked(_ journal: JournalBuffer, status: SagaStatus, leaseUntil: Date) async throws {
+        do {
+            try await store.append(
+                journal.events,
+                sagaID: journal.sagaID,
+                owner: configuration.workerID,
+                progress: SagaProgress(status: status, currentStep: journal.currentStep, lastError: journal.lastError),
+                leaseUntil: leaseUntil
+            )
+        } catch let error as SagaError where error.code == .corruptJournal {
+            throw SagaError(
+                .leaseLost,
+                "saga \(journal.sagaID): its journal was written by someone else under this worker's lease "
+                    + "(\(error.message)); worker \(configuration.workerID) stops driving it",
+                sagaID: journal.sagaID
+            )
         }
     }
 }

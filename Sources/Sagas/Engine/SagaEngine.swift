@@ -11,8 +11,10 @@ import Synchronization
 public final class SagaEngine: Service, Sendable {
     /// Settings, each with a default.
     public struct Configuration: Sendable {
-        /// Identifies this worker in leases: `HOST:PID:NONCE` by default, so that a worker on the same host can tell
-        /// that the owner of a lease is gone.
+        /// Identifies this worker in leases: `WorkerIdentity.current()` by default
+        /// (`HOST:PID:NONCE:boot=…:pidns=…:start=…`), so that a worker on the same machine and in the same PID
+        /// namespace can be certain that the owner of a lease is gone. Any other id works too; its leases are then
+        /// taken over only when they expire.
         public var workerID: String
         /// How long a lease lasts without renewal; a saga whose worker died is taken over when it expires.
         public var leaseDuration: Duration
@@ -46,9 +48,9 @@ public final class SagaEngine: Service, Sendable {
         }
     }
 
-    /// `HOST:PID:NONCE`.
+    /// `WorkerIdentity.current()` as text: `HOST:PID:NONCE:boot=…:pidns=…:start=…` (the fields `/proc` gives).
     public static func defaultWorkerID() -> String {
-        "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        WorkerIdentity.current().description
     }
 
     public let store: any SagaStore
@@ -68,6 +70,9 @@ public final class SagaEngine: Service, Sendable {
 
     struct EngineState {
         var active: Set<String> = []
+        /// Sagas a drive loop of this engine is driving: at most one loop per saga. Every loop of an engine writes
+        /// as the same lease owner, so the store's lease cannot tell two of them apart.
+        var driving: Set<String> = []
         var cancelRequests: [String: String] = [:]
         var lostLeases: Set<String> = []
         var shuttingDown = false
@@ -276,6 +281,12 @@ public final class SagaEngine: Service, Sendable {
         while true {
             guard let current = try await store.saga(id: sagaID) else { throw SagaError.notFound(sagaID) }
             if !current.status.isRunnable { return current }
+            if isDriving(sagaID) {
+                // One of this engine's worker slots drives it (under this engine's lease, which `claim` would
+                // hand to this call too): wait for that drive to end.
+                try await clock.sleep(for: configuration.pollInterval)
+                continue
+            }
             if let claimed = try await store.claim(
                 sagaID: sagaID,
                 owner: configuration.workerID,
@@ -396,6 +407,9 @@ public final class SagaEngine: Service, Sendable {
     }
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    /// Whether a drive loop of this engine is driving the saga.
+    func isDriving(_ sagaID: String) -> Bool { state.withLock { $0.driving.contains(sagaID) } }
 
     private func work(untilIdle: Bool) async throws {
         let flags = WorkerFlags()
@@ -587,14 +601,12 @@ public final class SagaEngine: Service, Sendable {
         return taken
     }
 
-    /// Whether a worker id names a process on this host that no longer exists.
+    /// Whether a worker id names a worker that is certainly gone: one that ran under this kernel's boot, in this
+    /// process's PID namespace, whose process no longer exists (`WorkerIdentity.isCertainlyGone`). A host name and
+    /// a PID alone do not tell (another container with the same host name numbers its processes apart): such
+    /// leases are taken over when they expire.
     static func isDeadLocalWorker(_ owner: String) -> Bool {
-        let parts = owner.split(separator: ":")
-        guard parts.count >= 3, String(parts[0]) == ProcessInfo.processInfo.hostName,
-            let pid = Int32(parts[1]), pid > 0
-        else { return false }
-        if pid == getpid() { return false }
-        return kill(pid, 0) != 0 && errno == ESRCH
+        WorkerIdentity.isCertainlyGone(owner)
     }
 
     func leaseDeadline() -> Date {

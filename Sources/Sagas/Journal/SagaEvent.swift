@@ -157,6 +157,22 @@ extension SagaEvent {
         )
     }
 
+    /// Whether the event journals an interrupted attempt: one whose worker stopped before its outcome was journaled,
+    /// recorded as such (`step.unknown`, `compensation.unknown` or `probe.failed` with `data.interrupted: true`) by
+    /// the worker that took the saga over. Interrupted attempts do not use up the step's retries (a separate cap,
+    /// `SagaStateMachine.maxInterruptions`, stops a step that keeps killing its worker). Journals written before the
+    /// marker existed carry only the error text "interrupted: …", and replay as they were decided then: as
+    /// ordinary unknown outcomes.
+    public var isInterruption: Bool {
+        switch type {
+        case .stepUnknown, .compensationUnknown, .probeFailed: data?["interrupted"]?.boolValue == true
+        default: false
+        }
+    }
+
+    /// The `data` that marks an interrupted attempt.
+    public static let interruptionData: JSONValue = ["interrupted": true]
+
     /// The event as `saga show --json` prints it.
     public var json: JSONValue {
         var o: [String: JSONValue] = [

@@ -57,6 +57,15 @@ public struct StepState: Sendable, Hashable {
     /// The input an operator gave when retrying after an intervention; templates of this step read it instead of
     /// the saga's input.
     public internal(set) var inputOverride: JSONValue?
+    /// Attempts of each phase that were interrupted: their worker stopped before their outcome was journaled, and
+    /// the worker that took over journaled them as such (`SagaEvent.isInterruption`). They do not use up the retry
+    /// policy's attempts: an orchestrator crash is not the step's failure.
+    public internal(set) var interruptions = 0
+    public internal(set) var compensationInterruptions = 0
+    public internal(set) var probeInterruptions = 0
+    /// The phase whose attempts were interrupted `SagaStateMachine.maxInterruptions` times since the step's last
+    /// intervention (a step that keeps killing its worker): the saga waits for a person.
+    public internal(set) var interruptedTooOften: StepPhase?
     // Attempt counts at the last retry granted by an intervention, and how many attempts that retry allows
     // (`nil`: the retry policy's maxAttempts).
     var attemptBase = 0
@@ -65,6 +74,10 @@ public struct StepState: Sendable, Hashable {
     var compensationBudget: Int?
     var probeAttemptBase = 0
     var probeBudget: Int?
+    // Interruption counts at the step's last intervention: the cap counts from there.
+    var interruptionBase = 0
+    var compensationInterruptionBase = 0
+    var probeInterruptionBase = 0
 
     init(name: String) { self.name = name }
 
@@ -102,7 +115,12 @@ public struct StepState: Sendable, Hashable {
             && a.inputOverride == b.inputOverride && a.attemptBase == b.attemptBase
             && a.attemptBudget == b.attemptBudget && a.compensationAttemptBase == b.compensationAttemptBase
             && a.compensationBudget == b.compensationBudget && a.probeAttemptBase == b.probeAttemptBase
-            && a.probeBudget == b.probeBudget
+            && a.probeBudget == b.probeBudget && a.interruptions == b.interruptions
+            && a.compensationInterruptions == b.compensationInterruptions
+            && a.probeInterruptions == b.probeInterruptions && a.interruptedTooOften == b.interruptedTooOften
+            && a.interruptionBase == b.interruptionBase
+            && a.compensationInterruptionBase == b.compensationInterruptionBase
+            && a.probeInterruptionBase == b.probeInterruptionBase
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -174,6 +192,12 @@ public struct SagaStateMachine: Sendable {
         for (i, s) in definition.steps.enumerated() { index[s.name] = i }
         self.index = index
     }
+
+    /// How many attempts of one step and phase may be interrupted (their worker stopped before the outcome was
+    /// journaled) before the saga stops in `needs_intervention`: a step that keeps killing its worker. Interrupted
+    /// attempts do not count against the retry policy's `maxAttempts`; this cap counts them separately, from the
+    /// step's last intervention. It never makes the saga compensate.
+    public static let maxInterruptions = 10
 
     /// The idempotency key of every attempt of a step's phase: the same on each retry and after a restart.
     public static func idempotencyKey(sagaID: String, step: String, phase: StepPhase) -> String {
@@ -308,6 +332,11 @@ public struct SagaStateMachine: Sendable {
         }
         let action = event.data?["action"]?.stringValue ?? ""
         let budget = event.data?["attempts"]?.intValue
+        // A person looked at the step: the interruption cap counts afresh from here.
+        steps[i].interruptedTooOften = nil
+        steps[i].interruptionBase = steps[i].interruptions
+        steps[i].compensationInterruptionBase = steps[i].compensationInterruptions
+        steps[i].probeInterruptionBase = steps[i].probeInterruptions
         switch (action, open.phase) {
         case ("retry", .compensation):
             steps[i].compensationExhausted = false
@@ -425,12 +454,20 @@ public struct SagaStateMachine: Sendable {
             steps[i].lastError = event.error
             steps[i].unresolvedUnknown = true
             steps[i].completionSeq = event.seq
+            if event.isInterruption {
+                steps[i].interruptions += 1
+                if steps[i].interruptions - steps[i].interruptionBase >= SagaStateMachine.maxInterruptions {
+                    steps[i].interruptedTooOften = .action
+                }
+            }
             if step.probe != nil {
                 // A fresh probe for each unknown outcome, with the step's whole retry budget.
                 steps[i].needsProbe = true
                 steps[i].probeAttempts = 0
                 steps[i].probeAttemptBase = 0
                 steps[i].probeBudget = nil
+                steps[i].probeInterruptions = 0
+                steps[i].probeInterruptionBase = 0
                 steps[i].notBefore = event.at
             } else if forwardExhausted(i) {
                 steps[i].failedForGood = true
@@ -461,7 +498,15 @@ public struct SagaStateMachine: Sendable {
             }
         default:
             steps[i].lastError = event.error.map { "probe: \($0)" } ?? steps[i].lastError
-            if steps[i].probeAttempts - steps[i].probeAttemptBase >= (steps[i].probeBudget ?? step.retry.maxAttempts) {
+            if event.isInterruption {
+                steps[i].probeInterruptions += 1
+                if steps[i].probeInterruptions - steps[i].probeInterruptionBase >= SagaStateMachine.maxInterruptions {
+                    steps[i].interruptedTooOften = .probe
+                }
+            }
+            let used = steps[i].probeAttempts - steps[i].probeAttemptBase
+                - (steps[i].probeInterruptions - steps[i].probeInterruptionBase)
+            if used >= (steps[i].probeBudget ?? step.retry.maxAttempts) {
                 steps[i].needsProbe = false
                 steps[i].probeExhausted = true
                 steps[i].failedForGood = true
@@ -486,7 +531,16 @@ public struct SagaStateMachine: Sendable {
         default:
             steps[i].lastError = event.error
             let permanent = event.type == .compensationFailed && event.retryable == false
+            if event.isInterruption {
+                steps[i].compensationInterruptions += 1
+                if steps[i].compensationInterruptions - steps[i].compensationInterruptionBase
+                    >= SagaStateMachine.maxInterruptions
+                {
+                    steps[i].interruptedTooOften = .compensation
+                }
+            }
             let used = steps[i].compensationAttempts - steps[i].compensationAttemptBase
+                - (steps[i].compensationInterruptions - steps[i].compensationInterruptionBase)
             if permanent || used >= (steps[i].compensationBudget ?? step.compensationRetry.maxAttempts) {
                 steps[i].compensationExhausted = true
                 steps[i].notBefore = nil
@@ -508,14 +562,17 @@ public struct SagaStateMachine: Sendable {
         steps[i].unresolvedUnknown = false
         steps[i].needsProbe = false
         steps[i].probeExhausted = false
+        if steps[i].interruptedTooOften != .compensation { steps[i].interruptedTooOften = nil }
         steps[i].output = output ?? .null
         steps[i].completionSeq = seq
         steps[i].notBefore = nil
         if definition.steps[i].kind == .pivot { pivotSucceeded = true }
     }
 
+    /// Whether the step used up its attempts: those since its last intervention, less the interrupted ones.
     private func forwardExhausted(_ i: Int) -> Bool {
-        steps[i].attempts - steps[i].attemptBase >= (steps[i].attemptBudget ?? definition.steps[i].retry.maxAttempts)
+        let used = steps[i].attempts - steps[i].attemptBase - (steps[i].interruptions - steps[i].interruptionBase)
+        return used >= (steps[i].attemptBudget ?? definition.steps[i].retry.maxAttempts)
     }
 
     private func retryTime(after event: SagaEvent, policy: RetryPolicy, attempt: Int, step: String, phase: StepPhase) -> Date {
@@ -572,6 +629,13 @@ public struct SagaStateMachine: Sendable {
         let pivotInFlight = steps.enumerated().contains { i, s in
             s.inFlight != nil && definition.steps[i].kind == .pivot
         }
+        // A step whose attempts keep being interrupted (it may be what kills its worker) waits for a person, once
+        // every attempt in flight is journaled: never compensated because of it.
+        for s in steps {
+            guard let phase = s.interruptedTooOften, phase != .compensation else { continue }
+            if anyInFlight { return [] }
+            return [.needIntervention(step: s.name, phase: phase, reason: Self.interruptedReason(s, phase))]
+        }
         for (i, s) in steps.enumerated() where s.failedForGood {
             if anyInFlight && (pivotSucceeded || s.probeExhausted || pivotInFlight
                 || (definition.steps[i].kind == .pivot && s.unresolvedUnknown))
@@ -618,6 +682,12 @@ public struct SagaStateMachine: Sendable {
         return decisions
     }
 
+    private static func interruptedReason(_ s: StepState, _ phase: StepPhase) -> String {
+        let what = phase == .action ? "step '\(s.name)'" : "the \(phase.rawValue) of step '\(s.name)'"
+        return "\(what) was interrupted \(maxInterruptions) times (its worker stopped before each attempt's outcome "
+            + "was journaled; the step may be what kills it): \(s.lastError ?? "interrupted")"
+    }
+
     private func decideCompensation(now: Date) -> [SagaDecision] {
         // Wait for forward attempts still in flight: their steps complete later, so they are undone first.
         if steps.contains(where: { $0.inFlight != nil && $0.inFlight?.phase != .compensation }) { return [] }
@@ -626,6 +696,21 @@ public struct SagaStateMachine: Sendable {
         }
         let s = steps[i]
         if s.inFlight != nil { return [] }
+        if let phase = s.interruptedTooOften, phase != .action {
+            return [.needIntervention(step: next, phase: phase, reason: Self.interruptedReason(s, phase))]
+        }
+        // The step's outcome is unknown and it has a probe: ask it first. It can tell that the effect happened (and
+        // supply the output the compensation reads), or that it did not (then there is nothing to undo). A journal
+        // that already began compensating the step goes on as it was written.
+        if s.unresolvedUnknown, definition.steps[i].probe != nil, s.compensationAttempts == 0 {
+            if s.probeExhausted {
+                return [.needIntervention(step: next, phase: .probe, reason: "the outcome of step '\(next)' is unknown and its probe could not settle it: \(s.lastError ?? "failed")")]
+            }
+            if s.needsProbe {
+                if let due = s.notBefore, due > now { return [.wake(at: due)] }
+                return [.startAttempt(step: next, phase: .probe, attempt: s.probeAttempts + 1)]
+            }
+        }
         if s.compensationExhausted {
             return [.needIntervention(step: next, phase: .compensation, reason: "compensation of step '\(next)' failed: \(s.lastError ?? "failed")")]
         }
