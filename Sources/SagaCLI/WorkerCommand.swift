@@ -12,7 +12,9 @@ struct WorkerCommand: SagaSubcommand {
         discussion: """
             A worker holds a lease on each saga it runs and renews it while it works. A saga whose worker died is \
             taken over when its lease expires, or at once when the worker was on this host and its process is gone.
-            SIGINT or SIGTERM stops it cleanly: attempts in flight finish and are journaled, the rest resumes later.
+            SIGINT or SIGTERM stops it cleanly: no new attempt starts, attempts in flight get --shutdown-grace to \
+            finish and are journaled; those still running then (or at a second signal) are stopped with their \
+            process groups and journaled as interrupted; leases are released and the rest resumes later.
 
             Examples:
               saga worker --concurrency 32
@@ -34,6 +36,8 @@ struct WorkerCommand: SagaSubcommand {
     var retryInterval: String = "5m"
     @Option(help: "Automatic retries per intervention before only a person can settle it.")
     var maxRetries: Int = 3
+    @Option(help: "After SIGINT or SIGTERM, how long attempts in flight may finish before they are stopped (e.g. 10s).")
+    var shutdownGrace: String = "10s"
 
     func execute() async throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
@@ -48,11 +52,13 @@ struct WorkerCommand: SagaSubcommand {
         guard let retryEvery = SagaDuration.parse(retryInterval) else {
             throw CLIError("--retry-interval must be a duration such as 5m", exitCode: CLI.ExitCodes.invalidInput)
         }
+        let grace = try ShutdownGraceOption.parse(shutdownGrace)
         let logger = global.makeLogger(defaultLevel: .info)
         let store = try global.openStore(.create)
         var configuration = SagaEngine.Configuration()
         configuration.concurrency = concurrency
         configuration.leaseDuration = leaseDuration
+        configuration.shutdownGrace = grace
         let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WorkerService(engine: engine, untilIdle: untilIdle), successTerminationBehavior: .gracefullyShutdownGroup)
@@ -61,9 +67,19 @@ struct WorkerCommand: SagaSubcommand {
             let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
             services.append(.init(service: ReconcilerService(engine: engine, interval: reconcileInterval, policy: policy, logger: logger)))
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The signals are trapped here rather than by the group, so that a second one can cut the grace short.
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let signals = await ShutdownSignals(
+            onFirst: {
+                logger.notice("shutting down: attempts in flight get \(SagaDuration.format(grace)) to finish")
+                await group.triggerGracefulShutdown()
+            },
+            onSecond: {
+                logger.notice("shutting down now: attempts in flight are stopped")
+                engine.abandonInFlightAttempts()
+            }
         )
+        defer { signals.stop() }
         try await CLI.guarded { try await group.run() }
         await EngineFactory.shutdown()
     }
