@@ -10,7 +10,10 @@ struct RunCommand: SagaSubcommand {
         abstract: "Start a saga and drive it in this process until it is done, then print its timeline.",
         discussion: """
             Exits 0 only when the saga completed; 1 when it was compensated or needs intervention.
-            If this process is killed, the saga stays journaled: `saga worker` resumes it.
+            SIGINT (Ctrl-C) or SIGTERM stops it like a worker: no new attempt starts, the attempt in flight gets \
+            --shutdown-grace to finish (a second signal cuts it short), is journaled (stopped ones as interrupted), \
+            the lease is released, and it exits 1; `saga worker` resumes the saga. If this process is killed, the \
+            saga stays journaled too.
 
             Examples:
               saga run order --input '{"orderId": "o-1"}'
@@ -28,12 +31,24 @@ struct RunCommand: SagaSubcommand {
     var id: String?
     @Flag(help: "Print the saga as JSON (the format of `saga show --json`).")
     var json = false
+    @Option(help: "After SIGINT or SIGTERM, how long the attempt in flight may finish before it is stopped (e.g. 10s).")
+    var shutdownGrace: String = "10s"
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
+        let grace = try ShutdownGraceOption.parse(shutdownGrace)
         let value = try input.value()  // before the database is opened (and maybe created)
         let store = try global.openStore(.create)
-        let engine = EngineFactory.makeEngine(store: store, logger: logger, http: http)
+        var configuration = SagaEngine.Configuration()
+        configuration.shutdownGrace = grace
+        let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
+        // Trapped before the saga starts: from here a signal stops the saga cleanly instead of killing this process
+        // and leaving its step's process group running.
+        let signals = await ShutdownSignals(
+            onFirst: { engine.beginShutdown() },
+            onSecond: { engine.abandonInFlightAttempts() }
+        )
+        defer { signals.stop() }
         let started = try await global.startSaga(workflow, input: value, id: id, engine: engine)
         let record = try await CLI.guarded { try await engine.run(sagaID: started.id) }
         await EngineFactory.shutdown()
@@ -43,9 +58,27 @@ struct RunCommand: SagaSubcommand {
         } else {
             print(Output.describe(snapshot, now: Date()))
         }
+        if let signal = signals.caught, record.status.isRunnable {
+            FileHandle.standardError.write(
+                Data("saga \(record.id) stopped by \(signal) before it ended; `saga worker` resumes it\n".utf8)
+            )
+        }
         if record.status != .completed {
             throw ExitCode(CLI.ExitCodes.notCompleted)
         }
+    }
+}
+
+/// `--shutdown-grace`.
+enum ShutdownGraceOption {
+    static func parse(_ text: String) throws -> Duration {
+        guard let grace = SagaDuration.parse(text), grace <= .seconds(3600) else {
+            throw CLIError(
+                "--shutdown-grace must be a duration from 0s to 1h, such as 10s",
+                exitCode: CLI.ExitCodes.invalidInput
+            )
+        }
+        return grace
     }
 }
 

@@ -13,7 +13,9 @@ struct WorkerCommand: SagaSubcommand {
             A worker holds a lease on each saga it runs and renews it while it works. A saga whose worker died is \
             taken over when its lease expires, or at once when the worker ran on this machine and in this PID \
             namespace and its process is gone.
-            SIGINT or SIGTERM stops it cleanly: attempts in flight finish and are journaled, the rest resumes later.
+            SIGINT or SIGTERM stops it cleanly: no new attempt starts, attempts in flight get --shutdown-grace to \
+            finish and are journaled; those still running then (or at a second signal) are stopped with their \
+            process groups and journaled as interrupted; leases are released and the rest resumes later.
 
             Examples:
               saga worker --concurrency 32
@@ -42,6 +44,8 @@ struct WorkerCommand: SagaSubcommand {
         )
     )
     var retention: String?
+    @Option(help: "After SIGINT or SIGTERM, how long attempts in flight may finish before they are stopped (e.g. 10s).")
+    var shutdownGrace: String = "10s"
 
     func execute() async throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
@@ -62,11 +66,13 @@ struct WorkerCommand: SagaSubcommand {
             }
             return d
         }
+        let grace = try ShutdownGraceOption.parse(shutdownGrace)
         let logger = global.makeLogger(defaultLevel: .info)
         let store = try global.openStore(.create)
         var configuration = SagaEngine.Configuration()
         configuration.concurrency = concurrency
         configuration.leaseDuration = leaseDuration
+        configuration.shutdownGrace = grace
         let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: WorkerService(engine: engine, untilIdle: untilIdle), successTerminationBehavior: .gracefullyShutdownGroup)
@@ -80,9 +86,19 @@ struct WorkerCommand: SagaSubcommand {
                 store: store, configuration: .init(retention: retentionPeriod), logger: logger
             )))
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The signals are trapped here rather than by the group, so that a second one can cut the grace short.
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let signals = await ShutdownSignals(
+            onFirst: {
+                logger.notice("shutting down: attempts in flight get \(SagaDuration.format(grace)) to finish")
+                await group.triggerGracefulShutdown()
+            },
+            onSecond: {
+                logger.notice("shutting down now: attempts in flight are stopped")
+                engine.abandonInFlightAttempts()
+            }
         )
+        defer { signals.stop() }
         try await CLI.guarded { try await group.run() }
         await EngineFactory.shutdown()
     }

@@ -25,6 +25,10 @@ import Synchronization
 /// | `GET /_redirect?to=URL&status=302` | a redirect to URL (default: to itself) |
 /// | `GET /_big?bytes=N` | 200 with N bytes of body |
 ///
+/// Anti-hanging (the rule of Docs/http.md): once the shop has seen a compensation's key (`SAGA/STEP/compensation`),
+/// it refuses the action of that saga and step (`SAGA/STEP/action`) with 409 and no effect, so that an action that
+/// arrives late (sent by a worker that was killed, or frozen past its lease) cannot take effect after its undo.
+///
 /// Routes in `fail` and `hang` are `METHOD /path` with `{id}` for an id (`DELETE /orders/{id}`) or a literal path.
 /// A failing route answers its status (with `Retry-After` when `retryAfter` is set) and has no effect; a hanging
 /// route never answers (and has no effect). `times` limits how many requests a rule applies to.
@@ -77,6 +81,8 @@ public final class ExampleShop: Sendable {
         var requests: [Request] = []
         var replies: [String: Reply] = [:]
         var paymentsByKey: [String: String] = [:]
+        /// Action keys (`SAGA/STEP/action`) whose compensation the shop has seen.
+        var compensatedActions: Set<String> = []
         var counter = 0
         var channel: (any Channel)?
     }
@@ -147,6 +153,15 @@ public final class ExampleShop: Sendable {
             if path.hasPrefix("/_") {
                 return ExampleShop.inspect(&s, method: method, path: path, query: query, headers: flat, body: body)
             }
+            if method != "GET", let key {
+                if let action = ExampleShop.actionKey(compensatedBy: key) {
+                    s.compensatedActions.insert(action)
+                } else if s.compensatedActions.contains(key) {
+                    return ExampleShop.reply(
+                        409, ["error": "the compensation of \(key) has already been seen: the action is refused"]
+                    )
+                }
+            }
             let template = ExampleShop.template(of: segments)
             let routes = ["\(method) \(template)", "\(method) \(path)"]
             for route in routes where s.control.hang.contains(route) && ExampleShop.consume(&s, route) {
@@ -170,6 +185,13 @@ public final class ExampleShop: Sendable {
             }
             return reply
         }
+    }
+
+    /// `SAGA/STEP/action` for a compensation's key `SAGA/STEP/compensation`; `nil` for any other key.
+    static func actionKey(compensatedBy key: String) -> String? {
+        let suffix = "/compensation"
+        guard key.hasSuffix(suffix), key.count > suffix.count else { return nil }
+        return String(key.dropLast(suffix.count)) + "/action"
     }
 
     static let templates = [["orders", "{id}"], ["inventory", "reservations", "{id}"], ["payments", "{id}", "refund"]]
@@ -276,7 +298,7 @@ public final class ExampleShop: Sendable {
         }
     }
 
-    private static func reply(_ status: Int, _ object: [String: Any]) -> Reply {
+    static func reply(_ status: Int, _ object: [String: Any]) -> Reply {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Reply(status: status, headers: [("Content-Type", "application/json")], body: String(decoding: data, as: UTF8.self))
     }

@@ -8,6 +8,8 @@ struct AttemptPlan: Sendable {
     var phase: StepPhase
     var attempt: Int
     var key: String
+    /// When its `*.started` event was journaled: part of the mark its processes carry.
+    var startedAt: Date
     /// Tells this saga's running attempts apart.
     var id = 0
 }
@@ -111,12 +113,14 @@ extension SagaEngine {
         let definition = try definition(of: record)
         var machine = SagaStateMachine(sagaID: sagaID, definition: definition)
         var journal = JournalBuffer(record, now: now)
+        var recorded: [SagaEvent] = []
         if let started {
             try machine.apply(started)
             journal.events = [started]
             journal.creating = record
         } else {
-            for event in try await store.events(sagaID: sagaID) {
+            recorded = try await store.events(sagaID: sagaID)
+            for event in recorded {
                 try machine.apply(event)
             }
         }
@@ -124,7 +128,10 @@ extension SagaEngine {
             state.withLock { $0.cancelRequests[sagaID] = reason }
         }
 
-        // Attempts a previous worker journaled as started but never finished: they may have run.
+        // Attempts a previous worker journaled as started but never finished: they may have run, and may still be
+        // running (a killed worker's command lives on). Whatever is left of them is ended first, so that nothing of
+        // an attempt journaled as interrupted acts after it (after its compensation, say).
+        await endOrphans(machine.attemptsInFlight, of: definition, events: recorded, sagaID: sagaID, logger: logger)
         for inFlight in machine.attemptsInFlight {
             let message = "interrupted: the worker running attempt \(inFlight.attempt) stopped before its outcome was journaled"
             let type: SagaEventType =
@@ -158,6 +165,7 @@ extension SagaEngine {
                 logger.notice("cancel requested", metadata: ["reason": "\(reason)"])
             }
             let shuttingDown = isShuttingDown
+            if shuttingDown && attempts.count > 0 && isAbandoning { attempts.abandonAll() }
             var starts: [AttemptPlan] = []
             var wake: Date?
             var transitioned = true
@@ -176,7 +184,8 @@ extension SagaEngine {
                             }
                         try journal.emit(&machine, type, step: step, attempt: attempt, key: key)
                         journal.currentStep = step
-                        starts.append(AttemptPlan(step: s, phase: phase, attempt: attempt, key: key))
+                        let at = journal.events.last?.at ?? now()
+                        starts.append(AttemptPlan(step: s, phase: phase, attempt: attempt, key: key, startedAt: at))
                     case .beginCompensation(let reason):
                         try journal.emit(&machine, .sagaCompensating, error: reason)
                         journal.lastError = reason
@@ -255,12 +264,43 @@ extension SagaEngine {
         }
     }
 
+    /// Asks each action kind's executor to end what is left of these unfinished attempts (their `*.started` events
+    /// are among `events`), and waits for it.
+    private func endOrphans(
+        _ inFlight: [(step: String, phase: StepPhase, attempt: Int)],
+        of definition: SagaDefinition,
+        events: [SagaEvent],
+        sagaID: String,
+        logger: Logger
+    ) async {
+        guard !inFlight.isEmpty else { return }
+        var byKind: [StepAction.Kind: [AttemptIdentity]] = [:]
+        for attempt in inFlight {
+            guard let kind = definition.step(named: attempt.step)?.action(for: attempt.phase)?.kind else { continue }
+            let startedType: SagaEventType =
+                switch attempt.phase {
+                case .action: .stepStarted
+                case .compensation: .compensationStarted
+                case .probe: .probeStarted
+                }
+            guard let started = events.last(where: {
+                $0.type == startedType && $0.step == attempt.step && $0.attempt == attempt.attempt
+            }) else { continue }
+            byKind[kind, default: []].append(
+                AttemptIdentity(sagaID: sagaID, step: attempt.step, phase: attempt.phase, attempt: attempt.attempt, startedAt: started.at)
+            )
+        }
+        for (kind, attempts) in byKind {
+            await executor(for: kind)?.endOrphanedAttempts(attempts)
+        }
+    }
+
     private func makeContext(_ plan: AttemptPlan, machine: SagaStateMachine, record: SagaRecord, logger: Logger) -> StepContext {
         var outputs = machine.outputs
         if plan.phase == .compensation, outputs[plan.step.name] == nil {
             outputs[plan.step.name] = machine.state(of: plan.step.name)?.output ?? .null
         }
-        return StepContext(
+        var context = StepContext(
             sagaID: record.id,
             workflow: record.workflow,
             step: plan.step.name,
@@ -278,15 +318,19 @@ extension SagaEngine {
                 "saga.attempt": "\(plan.attempt)",
             ]
         )
+        context.startedAt = plan.startedAt
+        return context
     }
 
     /// Runs one attempt. Never throws: every way it can end is an outcome. Its timeout (armed by
-    /// `RunningAttempts.start`) cancels the task and sets `timedOut`; the outcome is then unknown.
+    /// `RunningAttempts.start`) cancels the task and sets `timedOut`; so does a shutdown past its grace, with
+    /// `abandoned`; the outcome is then unknown.
     func attempt(
         _ plan: AttemptPlan,
         context: StepContext,
         action definition: SagaDefinition,
-        timedOut: TimeoutFlag
+        timedOut: TimeoutFlag,
+        abandoned: TimeoutFlag
     ) async -> AttemptResult {
         let started = ContinuousClock.now
         func finish(_ outcome: StepOutcome, secrets: [String] = []) -> AttemptResult {
@@ -322,6 +366,11 @@ extension SagaEngine {
         if timedOut.isSet {
             // The executor was cancelled; its own report (a killed command) adds nothing.
             outcome = .unknown("timed out after \(SagaDuration.format(plan.step.timeout))")
+        } else if abandoned.isSet {
+            outcome = .unknown(
+                "interrupted: the worker shut down and stopped attempt \(plan.attempt) after a grace of "
+                    + SagaDuration.format(configuration.shutdownGrace)
+            )
         }
         if case .success(let output) = outcome {
             let size = output.jsonString.utf8.count
@@ -492,6 +541,7 @@ struct RunningAttempts {
     private struct Running {
         var task: Task<Void, Never>
         var timeout: EngineTimers.Token
+        var abandoned: TimeoutFlag
     }
 
     private var running: [Int: Running] = [:]
@@ -510,15 +560,24 @@ struct RunningAttempts {
         var plan = plan
         plan.id = lastID
         let timedOut = TimeoutFlag()
+        let abandoned = TimeoutFlag()
         let task = Task {
-            let result = await engine.attempt(plan, context: context, action: definition, timedOut: timedOut)
+            let result = await engine.attempt(plan, context: context, action: definition, timedOut: timedOut, abandoned: abandoned)
             mailbox.post(.attempt(result))
         }
         let timeout = engine.timers.schedule(after: plan.step.timeout) {
             timedOut.set()
             task.cancel()
         }
-        running[plan.id] = Running(task: task, timeout: timeout)
+        running[plan.id] = Running(task: task, timeout: timeout, abandoned: abandoned)
+    }
+
+    /// Stops every running attempt (shutdown past its grace); each still posts its outcome, unknown.
+    func abandonAll() {
+        for attempt in running.values where !attempt.abandoned.isSet {
+            attempt.abandoned.set()
+            attempt.task.cancel()
+        }
     }
 
     mutating func finished(_ result: AttemptResult, timers: EngineTimers) {

@@ -28,6 +28,10 @@ public final class SagaEngine: Service, Sendable {
         public var environment: [String: String]
         /// Inputs larger than this (as JSON text) are refused at start, so the journal stays bounded.
         public var maxInputBytes: Int
+        /// After ``SagaEngine/beginShutdown()``, how long attempts in flight may still finish. Then they are
+        /// abandoned: a command's process group is killed, and each is journaled with an unknown outcome
+        /// ("interrupted"), which the next worker settles like a timeout.
+        public var shutdownGrace: Duration
 
         public init(
             workerID: String = SagaEngine.defaultWorkerID(),
@@ -36,7 +40,8 @@ public final class SagaEngine: Service, Sendable {
             pollInterval: Duration = .milliseconds(200),
             maxOutputBytes: Int = 1 << 20,
             environment: [String: String] = ProcessInfo.processInfo.environment,
-            maxInputBytes: Int = 1 << 20
+            maxInputBytes: Int = 1 << 20,
+            shutdownGrace: Duration = .seconds(10)
         ) {
             self.workerID = workerID
             self.leaseDuration = leaseDuration
@@ -45,6 +50,7 @@ public final class SagaEngine: Service, Sendable {
             self.maxOutputBytes = maxOutputBytes
             self.environment = environment
             self.maxInputBytes = maxInputBytes
+            self.shutdownGrace = shutdownGrace
         }
     }
 
@@ -76,6 +82,8 @@ public final class SagaEngine: Service, Sendable {
         var cancelRequests: [String: String] = [:]
         var lostLeases: Set<String> = []
         var shuttingDown = false
+        /// The shutdown grace ran out (or was cut short): attempts still in flight are abandoned.
+        var abandoning = false
         /// The mailbox of each saga being driven, to nudge its loop (cancel requests, lost leases, shutdown).
         var mailboxes: [String: DriveMailbox] = [:]
         /// Whether a lease renewal is scheduled on `timers`.
@@ -397,14 +405,32 @@ public final class SagaEngine: Service, Sendable {
         }
     }
 
-    /// Stops starting new attempts; in-flight ones finish and are journaled, then the worker returns.
+    /// Stops starting new attempts; in-flight ones finish and are journaled, then the worker returns. Attempts
+    /// still running after `configuration.shutdownGrace` are abandoned (``abandonInFlightAttempts()``).
     public func beginShutdown() {
+        let (mailboxes, first) = state.withLock { s in
+            defer { s.shuttingDown = true }
+            return (Array(s.mailboxes.values), !s.shuttingDown)
+        }
+        for mailbox in mailboxes { mailbox.post(.wake) }
+        if first {
+            timers.schedule(after: configuration.shutdownGrace) { [weak self] in self?.abandonInFlightAttempts() }
+        }
+    }
+
+    /// Shuts down without waiting for attempts in flight: each is stopped (a command's process group is killed)
+    /// and journaled with an unknown outcome, "interrupted", then the leases are released. The next worker settles
+    /// those attempts like timeouts.
+    public func abandonInFlightAttempts() {
         let mailboxes = state.withLock { s in
             s.shuttingDown = true
+            s.abandoning = true
             return Array(s.mailboxes.values)
         }
         for mailbox in mailboxes { mailbox.post(.wake) }
     }
+
+    var isAbandoning: Bool { state.withLock { $0.abandoning } }
 
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
 

@@ -19,6 +19,13 @@ public struct StepContext: Sendable {
     public var baseDirectory: String?
     /// The attempt's timeout.
     public var timeout: Duration
+    /// When the attempt's `*.started` event was journaled (set by the engine; `nil` in a context made elsewhere).
+    public var startedAt: Date?
+
+    /// The attempt as the journal knows it, when ``startedAt`` is known: what its processes are marked with.
+    public var attemptIdentity: AttemptIdentity? {
+        startedAt.map { AttemptIdentity(sagaID: sagaID, step: step, phase: phase, attempt: attempt, startedAt: $0) }
+    }
     /// Carries `saga.id`, `saga.step`, `saga.phase` and `saga.attempt` metadata.
     ///
     /// Built when read: most attempts never log, and setting metadata on a log handler costs more than a step.
@@ -137,6 +144,17 @@ public protocol StepExecutor: Sendable {
     /// Must return promptly when the task is cancelled (the engine cancels it when the attempt times out): a
     /// cancelled attempt's outcome is unknown.
     func execute(spec: JSONValue, context: StepContext) async -> StepOutcome
+
+    /// Ends what is left of attempts of this kind that a worker which stopped (killed, or frozen past its lease)
+    /// journaled as started but never finished, before the engine journals them as interrupted and moves on (and
+    /// perhaps compensates them): when it returns, none of them should be able to act any more. The default does
+    /// nothing (a handler died with its process; an HTTP request in flight cannot be recalled: see http.md for the
+    /// rule a target keeps instead).
+    func endOrphanedAttempts(_ attempts: [AttemptIdentity]) async
+}
+
+extension StepExecutor {
+    public func endOrphanedAttempts(_ attempts: [AttemptIdentity]) async {}
 }
 
 /// A Swift step handler registered by the embedding program.
