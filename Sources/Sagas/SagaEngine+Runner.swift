@@ -293,13 +293,15 @@ extension SagaEngine {
         let resolution: Template.Resolution
         do {
             resolution = try Template.resolve(
-                action.spec,
+                action,
                 in: Template.Context(
                     input: context.input,
                     outputs: context.outputs,
                     sagaID: context.sagaID,
                     workflow: context.workflow,
-                    environment: configuration.environment
+                    environment: configuration.environment,
+                    step: plan.step.name,
+                    phase: plan.phase
                 )
             )
         } catch {
