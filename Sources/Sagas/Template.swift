@@ -20,7 +20,8 @@ public enum Template {
         case sagaID
         /// `${saga.workflow}`.
         case sagaWorkflow
-        /// `${env.NAME}`: the engine's environment. Such values are secrets and are never journaled.
+        /// `${env.NAME}`: the engine's environment. A value of at least `SecretRedactor.minimumLength` characters
+        /// is a secret: it is never journaled or logged, in any form.
         case environment(String)
         /// `${config.NAME}`: the engine's environment too, but not a secret (a tenant, a region, a base URL): never
         /// redacted.
@@ -446,7 +447,7 @@ public enum Template {
                     sagaID: context.sagaID
                 )
             }
-            if case .environment = reference, !v.isEmpty { secrets.append(v) }
+            if case .environment = reference, v.count >= SecretRedactor.minimumLength { secrets.append(v) }
             return .string(v)
         }
     }

@@ -1,0 +1,312 @@
+public import Foundation
+
+/// Replaces secrets, and every piece of them a target may echo, with `***`.
+///
+/// A secret is a value of at least ``minimumLength`` characters read from `${env.NAME}`. What is redacted, in any
+/// string (and any object key or number) of an outcome, a log message or log metadata:
+///
+/// - every run of at least ``fragmentLength`` bytes that also occurs in the secret: the secret itself, and what is
+///   left of it when a message cuts it (a 200-character snippet, the tail of stderr) or splits it over lines (a PEM
+///   key printed to stderr, a token wrapped at 64 columns);
+/// - the same after percent-decoding the text (`AbC%2BdEf%2FGhI%3D`, `+` for a space, upper- or lower-case hex)
+///   and after JSON-unescaping it (`\/`, `\u002b`, `\n`), and both in either order;
+/// - the secret's base64 encoding (standard and URL-safe, at every alignment, with or without padding);
+/// - a prefix of the secret of 4 or more characters just before `…`, where a message was cut.
+///
+/// Shorter values are not treated as secrets: `acme` cannot be told apart from data such as `acme-17`, and
+/// redacting it would corrupt what later steps read.
+public struct SecretRedactor: Sendable {
+    /// The shortest value from `${env.NAME}` that is a secret.
+    public static let minimumLength = 8
+    /// The shortest piece of a secret that is redacted wherever it appears.
+    public static let fragmentLength = 8
+    /// What replaces a secret.
+    public static let mask = "***"
+
+    /// The secrets, longest first.
+    public let secrets: [String]
+    /// Every `fragmentLength`-byte window of every form of every secret, packed into 64 bits.
+    private let windows: Set<UInt64>
+    /// The forms whose prefixes are redacted before a cut (`…`).
+    private let forms: [[UInt8]]
+
+    public static let none = SecretRedactor(secrets: [])
+
+    public init(secrets: [String]) {
+        let kept = Array(Set(secrets.filter { $0.count >= SecretRedactor.minimumLength })).sorted { $0.count > $1.count }
+        self.secrets = kept
+        var forms: [[UInt8]] = []
+        for secret in kept {
+            let bytes = Array(secret.utf8)
+            forms.append(bytes)
+            forms.append(contentsOf: SecretRedactor.base64Cores(of: bytes))
+        }
+        var windows = Set<UInt64>()
+        for form in forms where form.count >= SecretRedactor.fragmentLength {
+            for i in 0...(form.count - SecretRedactor.fragmentLength) {
+                windows.insert(SecretRedactor.pack(form, at: i))
+            }
+        }
+        self.windows = windows
+        self.forms = forms.filter { $0.count >= 4 }
+    }
+
+    public var isEmpty: Bool { secrets.isEmpty }
+
+    // MARK: Strings
+
+    /// `text` with every secret, and every form and piece of one, replaced by `***`.
+    public func redact(_ text: String) -> String {
+        guard !isEmpty else { return text }
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 4 else { return text }
+        var marked = [Bool](repeating: false, count: bytes.count)
+        var any = false
+        for view in SecretRedactor.views(of: bytes) {
+            if mark(view, into: &marked) { any = true }
+        }
+        if markPrefixesBeforeCuts(bytes, into: &marked) { any = true }
+        guard any else { return text }
+        // Whole characters only.
+        for i in bytes.indices where marked[i] {
+            var j = i
+            while j > 0, bytes[j] & 0xC0 == 0x80, !marked[j - 1] { marked[j - 1] = true; j -= 1 }
+        }
+        for i in bytes.indices.dropFirst() where marked[i - 1] && !marked[i] && bytes[i] & 0xC0 == 0x80 {
+            marked[i] = true
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var k = 0
+        while k < bytes.count {
+            if marked[k] {
+                out.append(contentsOf: SecretRedactor.mask.utf8)
+                while k < bytes.count, marked[k] { k += 1 }
+            } else {
+                out.append(bytes[k])
+                k += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Marks the original bytes behind every window of `view` that occurs in a secret.
+    private func mark(_ view: View, into marked: inout [Bool]) -> Bool {
+        let n = SecretRedactor.fragmentLength
+        guard view.bytes.count >= n else { return false }
+        var found = false
+        var window: UInt64 = 0
+        for (i, b) in view.bytes.enumerated() {
+            window = (window << 8) | UInt64(b)
+            guard i >= n - 1 else { continue }
+            if windows.contains(window) {
+                found = true
+                let first = i - (n - 1)
+                for k in view.origin[first].lowerBound..<view.origin[i].upperBound { marked[k] = true }
+            }
+        }
+        return found
+    }
+
+    /// A prefix (4 bytes or more) of a secret's form just before `…`: what a cut left.
+    private func markPrefixesBeforeCuts(_ bytes: [UInt8], into marked: inout [Bool]) -> Bool {
+        let ellipsis: [UInt8] = [0xE2, 0x80, 0xA6]
+        var found = false
+        var i = 0
+        while i + 3 <= bytes.count {
+            if bytes[i] == ellipsis[0], bytes[i + 1] == ellipsis[1], bytes[i + 2] == ellipsis[2] {
+                for form in forms {
+                    var k = min(form.count, i)
+                    while k >= 4 {
+                        if bytes[(i - k)..<i].elementsEqual(form[0..<k]) {
+                            for m in (i - k)..<i { marked[m] = true }
+                            found = true
+                            break
+                        }
+                        k -= 1
+                    }
+                }
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
+    // MARK: Values
+
+    /// `value` with every string, object key and number redacted (a number that holds a secret becomes `"***"`).
+    public func redact(_ value: JSONValue) -> JSONValue {
+        guard !isEmpty else { return value }
+        switch value {
+        case .string(let s): return .string(redact(s))
+        case .array(let a): return .array(a.map(redact))
+        case .object(let o):
+            return .object(Dictionary(o.map { (redact($0.key), redact($0.value)) }, uniquingKeysWith: { a, _ in a }))
+        case .integer, .decimal, .number:
+            let text = value.jsonString
+            return redact(text) == text ? value : .string(SecretRedactor.mask)
+        case .null, .bool:
+            return value
+        }
+    }
+
+    /// `outcome` with its output and message redacted.
+    public func redact(_ outcome: StepOutcome) -> StepOutcome {
+        guard !isEmpty else { return outcome }
+        switch outcome {
+        case .success(let v): return .success(redact(v))
+        case .failure(var f):
+            f.message = redact(f.message)
+            return .failure(f)
+        case .unknown(let m): return .unknown(redact(m))
+        case .notHappened: return .notHappened
+        }
+    }
+
+    // MARK: Forms
+
+    static func pack(_ bytes: [UInt8], at i: Int) -> UInt64 {
+        var w: UInt64 = 0
+        for k in i..<(i + fragmentLength) { w = (w << 8) | UInt64(bytes[k]) }
+        return w
+    }
+
+    /// The part of base64(…secret…) that depends only on the secret, for each of the 3 alignments, standard and
+    /// URL-safe.
+    static func base64Cores(of secret: [UInt8]) -> [[UInt8]] {
+        var cores: [[UInt8]] = []
+        for shift in 0..<3 {
+            let data = Data(repeating: 0, count: shift) + Data(secret)
+            let encoded = Array(data.base64EncodedString().utf8)
+            // Characters whose 6 bits lie wholly inside the secret's bits [8*shift, 8*(shift+n)).
+            let first = (8 * shift + 5) / 6
+            let last = (8 * (shift + secret.count)) / 6
+            guard first < last, last <= encoded.count else { continue }
+            let core = Array(encoded[first..<last])
+            cores.append(core)
+            cores.append(core.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 })
+        }
+        return cores
+    }
+
+    // MARK: Views
+
+    /// Bytes of a decoded view of a text, each with the range of original bytes it came from.
+    struct View {
+        var bytes: [UInt8]
+        var origin: [Range<Int>]
+    }
+
+    /// The text as is, percent-decoded, JSON-unescaped, and both in either order (when the text has `%`, `+` or
+    /// `\`).
+    static func views(of bytes: [UInt8]) -> [View] {
+        let identity = View(bytes: bytes, origin: bytes.indices.map { $0..<($0 + 1) })
+        var views = [identity]
+        let hasPercent = bytes.contains(UInt8(ascii: "%")) || bytes.contains(UInt8(ascii: "+"))
+        let hasBackslash = bytes.contains(UInt8(ascii: "\\"))
+        if hasPercent { views.append(percentDecoded(identity)) }
+        if hasBackslash { views.append(jsonUnescaped(identity)) }
+        if hasPercent && hasBackslash {
+            views.append(jsonUnescaped(percentDecoded(identity)))
+            views.append(percentDecoded(jsonUnescaped(identity)))
+        }
+        return views
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    static func percentDecoded(_ view: View) -> View {
+        var out = View(bytes: [], origin: [])
+        out.bytes.reserveCapacity(view.bytes.count)
+        var i = 0
+        let b = view.bytes
+        while i < b.count {
+            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let h = hexValue(b[i + 1]), let l = hexValue(b[i + 2]) {
+                out.bytes.append(h << 4 | l)
+                out.origin.append(view.origin[i].lowerBound..<view.origin[i + 2].upperBound)
+                i += 3
+            } else {
+                out.bytes.append(b[i] == UInt8(ascii: "+") ? UInt8(ascii: " ") : b[i])
+                out.origin.append(view.origin[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    static func jsonUnescaped(_ view: View) -> View {
+        var out = View(bytes: [], origin: [])
+        out.bytes.reserveCapacity(view.bytes.count)
+        let b = view.bytes
+        var i = 0
+        func append(_ bytes: some Sequence<UInt8>, from: Int, to: Int) {
+            let range = view.origin[from].lowerBound..<view.origin[to].upperBound
+            for byte in bytes {
+                out.bytes.append(byte)
+                out.origin.append(range)
+            }
+        }
+        while i < b.count {
+            guard b[i] == UInt8(ascii: "\\"), i + 1 < b.count else {
+                out.bytes.append(b[i])
+                out.origin.append(view.origin[i])
+                i += 1
+                continue
+            }
+            let e = b[i + 1]
+            let simple: UInt8? =
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): e
+                case UInt8(ascii: "n"): 0x0A
+                case UInt8(ascii: "r"): 0x0D
+                case UInt8(ascii: "t"): 0x09
+                case UInt8(ascii: "b"): 0x08
+                case UInt8(ascii: "f"): 0x0C
+                default: nil
+                }
+            if let simple {
+                append([simple], from: i, to: i + 1)
+                i += 2
+                continue
+            }
+            if e == UInt8(ascii: "u"), i + 5 < b.count, let code = hex4(b, at: i + 2) {
+                var scalar = code
+                var end = i + 5
+                if (0xD800...0xDBFF).contains(code), end + 6 < b.count, b[end + 1] == UInt8(ascii: "\\"),
+                    b[end + 2] == UInt8(ascii: "u"), let low = hex4(b, at: end + 3), (0xDC00...0xDFFF).contains(low)
+                {
+                    scalar = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    end += 6
+                }
+                if let s = Unicode.Scalar(scalar) {
+                    append(Array(String(Character(s)).utf8), from: i, to: end)
+                    i = end + 1
+                    continue
+                }
+            }
+            out.bytes.append(b[i])
+            out.origin.append(view.origin[i])
+            i += 1
+        }
+        return out
+    }
+
+    private static func hex4(_ b: [UInt8], at i: Int) -> UInt32? {
+        guard i + 4 <= b.count else { return nil }
+        var v: UInt32 = 0
+        for k in i..<(i + 4) {
+            guard let h = hexValue(b[k]) else { return nil }
+            v = v << 4 | UInt32(h)
+        }
+        return v
+    }
+}
