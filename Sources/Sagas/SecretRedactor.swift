@@ -11,7 +11,8 @@ public import Foundation
 /// - the same after percent-decoding the text (`AbC%2BdEf%2FGhI%3D`, `+` for a space, upper- or lower-case hex)
 ///   and after JSON-unescaping it (`\/`, `\u002b`, `\n`), and both in either order;
 /// - the secret's base64 encoding (standard and URL-safe, at every alignment, with or without padding);
-/// - a prefix of the secret of 4 or more characters just before `…`, where a message was cut.
+/// - a prefix of the secret of 4 or more characters just before `…`, where a message was cut;
+/// - a line of a multi-line secret too short for a window (`AB==` ending a PEM body) right after a redacted line.
 ///
 /// Shorter values are not treated as secrets: `acme` cannot be told apart from data such as `acme-17`, and
 /// redacting it would corrupt what later steps read.
@@ -29,6 +30,9 @@ public struct SecretRedactor: Sendable {
     private let windows: Set<UInt64>
     /// The forms whose prefixes are redacted before a cut (`…`).
     private let forms: [[UInt8]]
+    /// Lines of multi-line secrets too short for a window (the last line of a PEM body, `AB==`): redacted where
+    /// they follow a redacted line.
+    private let shortLines: [[UInt8]]
 
     public static let none = SecretRedactor(secrets: [])
 
@@ -49,6 +53,10 @@ public struct SecretRedactor: Sendable {
         }
         self.windows = windows
         self.forms = forms.filter { $0.count >= 4 }
+        self.shortLines = kept.filter { $0.contains(where: \.isNewline) }.flatMap { secret in
+            secret.split(whereSeparator: \.isNewline).map { Array($0.trimmingCharacters(in: .whitespaces).utf8) }
+                .filter { !$0.isEmpty && $0.count < SecretRedactor.fragmentLength }
+        }
     }
 
     public var isEmpty: Bool { secrets.isEmpty }
@@ -67,6 +75,7 @@ public struct SecretRedactor: Sendable {
         }
         if markPrefixesBeforeCuts(bytes, into: &marked) { any = true }
         guard any else { return text }
+        markShortLinesAfterRedactions(bytes, into: &marked)
         // Whole characters only.
         for i in bytes.indices where marked[i] {
             var j = i
@@ -132,6 +141,43 @@ public struct SecretRedactor: Sendable {
             }
         }
         return found
+    }
+
+    /// A short line of a multi-line secret right after a redacted stretch (past spaces, ` | `, line breaks or
+    /// `\n` escapes), ending where a token would.
+    private func markShortLinesAfterRedactions(_ bytes: [UInt8], into marked: inout [Bool]) {
+        guard !shortLines.isEmpty else { return }
+        var i = 1
+        while i < bytes.count {
+            guard marked[i - 1], !marked[i] else { i += 1; continue }
+            var q = i
+            while q < bytes.count {
+                let b = bytes[q]
+                if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == UInt8(ascii: "|") {
+                    q += 1
+                } else if b == UInt8(ascii: "\\"), q + 1 < bytes.count, bytes[q + 1] == UInt8(ascii: "n") || bytes[q + 1] == UInt8(ascii: "r") {
+                    q += 2
+                } else {
+                    break
+                }
+            }
+            for line in shortLines where q + line.count <= bytes.count && bytes[q..<(q + line.count)].elementsEqual(line) {
+                let end = q + line.count
+                let boundary = end == bytes.count || !SecretRedactor.isTokenByte(bytes[end])
+                if boundary {
+                    for k in q..<end { marked[k] = true }
+                    break
+                }
+            }
+            i = q + 1
+        }
+    }
+
+    /// Letters, digits and the base64 punctuation: what a token is made of.
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b)
+            || b == UInt8(ascii: "+") || b == UInt8(ascii: "/") || b == UInt8(ascii: "=") || b == UInt8(ascii: "-")
+            || b == UInt8(ascii: "_")
     }
 
     // MARK: Values

@@ -66,6 +66,11 @@ import Testing
             String(Array(body[0])[i..<min(i + 20, body[0].count)])
         }.joined(separator: "\n")
         #expect(!Self.leaks(pemRedactor.redact(wrapped), body[0]))
+        // A last line too short to be recognised alone goes with the line before it.
+        let shortEnd = SecretRedactor(secrets: [pem + "\nAB=="])
+        #expect(shortEnd.redact("exit 1: \(body[5]) | AB==") == "exit 1: *** | ***")
+        #expect(shortEnd.redact(JSONValue.string("\(body[5])\nAB==").jsonString) == #""***""#)
+        #expect(shortEnd.redact("AB== alone") == "AB== alone")
         // The same key JSON-escaped in an output.
         #expect(!Self.leaks(pemRedactor.redact(JSONValue.string(pem).jsonString), body[1]))
     }
