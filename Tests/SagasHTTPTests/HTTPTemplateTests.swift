@@ -29,6 +29,24 @@ struct HTTPTemplateTests {
         }
     }
 
+    /// The example shop cancels an order or releases a reservation named by the key of the request that made it:
+    /// what shop-order's compensations send when the step's outcome stayed unknown.
+    @Test func theShopFindsAnOrderByItsKey() async throws {
+        try await HTTPTestSupport.withShop { shop, base, executor in
+            let context = HTTPTestSupport.context(saga: "s-k", step: "create-order")
+            let created = await executor.execute(
+                spec: try HTTPTestSupport.spec(#"{"method": "POST", "url": "\#(base)/orders"}"#), context: context)
+            guard case .success(let order) = created else { Issue.record("\(created)"); return }
+            let key = Template.percentEncoded(context.idempotencyKey)
+            let cancelled = await executor.execute(
+                spec: try HTTPTestSupport.spec(#"{"method": "DELETE", "url": "\#(base)/orders/\#(key)"}"#),
+                context: HTTPTestSupport.context(saga: "s-k", step: "create-order", phase: .compensation))
+            guard case .success(let answer) = cancelled else { Issue.record("\(cancelled)"); return }
+            #expect(answer["id"] == order["id"])
+            #expect(answer["status"] == "cancelled")
+        }
+    }
+
     @Test func aBigNumberReachesTheBodyUnchanged() async throws {
         let definition = try Self.definition(#"""
             {"name": "make", "retry": {"maxAttempts": 1},

@@ -1,5 +1,6 @@
 import Foundation
 import Sagas
+import SagasTesting
 import Testing
 
 /// Templates: defaults, keys, URL encoding and numbers (issue 14, items 10, 11 and 18).
@@ -54,6 +55,25 @@ import Testing
         #expect(try Self.resolve("${steps.other.key}", known) == "s-1/other/action")
         #expect(try Self.resolve("${step.key}", known) == "s-1/pay/compensation")
         #expect(try Self.resolve("${step.key}", Self.context(phase: .probe)) == "s-1/pay/probe")
+    }
+
+    /// End to end: a step whose outcome stays unknown (it timed out, no probe) is compensated with no output; the
+    /// compensation's default gives the step's key instead of failing for good.
+    @Test(.timeLimit(.minutes(1))) func anUnknownStepIsCompensatedWithItsKey() async throws {
+        let engine = TestSupport.engine()
+        let recorder = HandlerRecorder()
+        TestSupport.script(engine, recorder, "pay", [.hang], otherwise: .hang)
+        engine.register(handler: "refund", recorder.recording("refund") { context in context.input })
+        let definition = TestSupport.definition([
+            SagaStep(
+                name: "pay", action: .handler("pay"),
+                compensation: .handler("refund", input: ["id": "${steps.pay.output.id ?? steps.pay.key}", "note": "${input.note ?? ''}"]),
+                retry: TestSupport.fastRetry(1), compensationRetry: TestSupport.fastRetry(1), timeout: .milliseconds(50),
+                after: []),
+        ])
+        let record = try await engine.execute(definition, input: [:], id: "s-unknown")
+        #expect(record.status == .compensated)
+        #expect(recorder.invocations(of: "refund").first?.input == ["id": "s-unknown/pay/action", "note": ""])
     }
 
     @Test(arguments: [
