@@ -239,7 +239,7 @@ public enum Template {
         if parts.contains(where: \.isEmpty) {
             throw SyntaxError(message: "template '${\(body)}' has an empty path component", offset: offset)
         }
-        for part in parts where part.contains(where: { $0 == " " || $0 == "$" || $0 == "{" || $0 == "?" || $0 == "\"" || $0 == "'" }) {
+        for part in parts where part.contains(where: { $0 == " " || $0 == "$" || $0 == "{" || $0 == "\"" || $0 == "'" }) {
             throw SyntaxError(message: "template '${\(body)}' is not a path: templates only name values", offset: offset)
         }
         switch parts[0] {

@@ -36,6 +36,8 @@ import Testing
         #expect(try Self.resolve(#"${input.absent ?? input.gone ?? "last"}"#, c) == "last")
         #expect(try Self.resolve(#"note: ${input.absent ?? "a } brace"}!"#, c) == "note: a } brace!")
         #expect(try Self.resolve(#"n=${input.absent ?? 7}"#, c) == "n=7")
+        // A single '?' is part of a name, as before.
+        #expect(try Self.resolve("${input.what?}", Self.context(input: ["what?": "q"])) == "q")
         // Without a default, null is a value and a missing value is an error, as before.
         #expect(try Self.resolve("${input.empty}", c) == .null)
         #expect(throws: SagaError.self) { try Self.resolve("${input.absent}", c) }
