@@ -5,9 +5,11 @@ public import Foundation
 /// A secret is a value of at least ``minimumLength`` characters read from `${env.NAME}`. What is redacted, in any
 /// string (and any object key or number) of an outcome, a log message or log metadata:
 ///
-/// - every run of at least ``fragmentLength`` bytes that also occurs in the secret: the secret itself, and what is
-///   left of it when a message cuts it (a 200-character snippet, the tail of stderr) or splits it over lines (a PEM
-///   key printed to stderr, a token wrapped at 64 columns);
+/// - the secret itself, and the pieces of it a message leaves: every run of ``anywhereLength`` bytes or more that
+///   occurs in the secret; and a shorter run (``fragmentLength`` bytes or more) where a cut or a line break explains
+///   it: a prefix of the secret at the end of a line or before `…` (a 200-character snippet), a suffix at the start
+///   of a line (the tail of stderr), a whole line (a PEM key printed to stderr, a token wrapped at 64 columns). A
+///   few characters that data shares with a secret (`https://`, `-----BEGIN`) are left alone;
 /// - the same after percent-decoding the text (`AbC%2BdEf%2FGhI%3D`, `+` for a space, upper- or lower-case hex)
 ///   and after JSON-unescaping it (`\/`, `\u002b`, `\n`), and both in either order;
 /// - the secret's base64 encoding (standard and URL-safe, at every alignment, with or without padding);
@@ -99,22 +101,73 @@ public struct SecretRedactor: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Marks the original bytes behind every window of `view` that occurs in a secret.
+    /// Marks the original bytes behind each run of windows of `view` that occur in a secret, when the run is a
+    /// piece of a secret rather than data that happens to share a few characters with one (`https://`): a run of
+    /// ``anywhereLength`` bytes or more, a run holding a whole form of a secret, or a shorter run that a cut or a
+    /// line break explains (a prefix of a secret ending at a cut or a line's end, a suffix starting at a line's
+    /// start, a whole line).
     private func mark(_ view: View, into marked: inout [Bool]) -> Bool {
         let n = SecretRedactor.fragmentLength
-        guard view.bytes.count >= n else { return false }
+        let bytes = view.bytes
+        guard bytes.count >= n else { return false }
         var found = false
         var window: UInt64 = 0
-        for (i, b) in view.bytes.enumerated() {
+        var runStart = -1
+        var runEnd = -1
+        func close() {
+            guard runStart >= 0 else { return }
+            defer { runStart = -1 }
+            guard isPiece(bytes, runStart..<runEnd) else { return }
+            found = true
+            for k in view.origin[runStart].lowerBound..<view.origin[runEnd - 1].upperBound { marked[k] = true }
+        }
+        for (i, b) in bytes.enumerated() {
             window = (window << 8) | UInt64(b)
             guard i >= n - 1 else { continue }
+            let first = i - (n - 1)
             if windows.contains(window) {
-                found = true
-                let first = i - (n - 1)
-                for k in view.origin[first].lowerBound..<view.origin[i].upperBound { marked[k] = true }
+                if runStart < 0 || first > runEnd { close(); runStart = first }
+                runEnd = i + 1
             }
         }
+        close()
         return found
+    }
+
+    /// Runs this long that occur in a secret are redacted wherever they are.
+    public static let anywhereLength = 16
+
+    private func isPiece(_ bytes: [UInt8], _ run: Range<Int>) -> Bool {
+        if run.count >= SecretRedactor.anywhereLength { return true }
+        let piece = bytes[run]
+        for form in forms where form.count <= run.count {
+            if form.count == run.count ? piece.elementsEqual(form) : piece.firstRange(of: form) != nil { return true }
+        }
+        let atStart = SecretRedactor.isLineStart(bytes, run.lowerBound)
+        let atEnd = SecretRedactor.isLineEnd(bytes, run.upperBound)
+        if atStart && atEnd { return true }
+        for form in forms where form.count > run.count {
+            if atEnd && form.starts(with: piece) { return true }
+            if atStart && form.suffix(run.count).elementsEqual(piece) { return true }
+        }
+        return false
+    }
+
+    /// At the start of the text, or after a line break, ` | ` (how the command executor joins lines) or `: ` (where
+    /// a message quotes what a target printed).
+    static func isLineStart(_ b: [UInt8], _ i: Int) -> Bool {
+        if i == 0 { return true }
+        if b[i - 1] == 0x0A || b[i - 1] == 0x0D { return true }
+        if i >= 2 && b[i - 2] == UInt8(ascii: ":") && b[i - 1] == 0x20 { return true }
+        return i >= 3 && b[i - 3] == 0x20 && b[i - 2] == UInt8(ascii: "|") && b[i - 1] == 0x20
+    }
+
+    /// At the end of the text, before a line break, ` | ` or `…` (a cut).
+    static func isLineEnd(_ b: [UInt8], _ i: Int) -> Bool {
+        if i == b.count { return true }
+        if b[i] == 0x0A || b[i] == 0x0D { return true }
+        if i + 3 <= b.count, b[i] == 0xE2, b[i + 1] == 0x80, b[i + 2] == 0xA6 { return true }
+        return i + 3 <= b.count && b[i] == 0x20 && b[i + 1] == UInt8(ascii: "|") && b[i + 2] == 0x20
     }
 
     /// A prefix (4 bytes or more) of a secret's form just before `…`: what a cut left.

@@ -85,6 +85,19 @@ import Testing
         #expect(r.redact("é\(Self.token)é") == "é***é")
     }
 
+    /// A secret that shares a few characters with ordinary data (a webhook URL and any other URL) does not rewrite
+    /// that data; pieces of it long enough, or explained by a cut, still go.
+    @Test func aStructuredSecretLeavesDataThatSharesAFewCharacters() {
+        let hook = "https://hooks.example.com/services/T0001/B0002/XyZ123abc"
+        let r = SecretRedactor(secrets: [hook, "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"])
+        #expect(r.redact(#"{"self": "https://api.example.com/orders/1", "next": "https://hooks.other.org/x"}"#)
+            == #"{"self": "https://api.example.com/orders/1", "next": "https://hooks.other.org/x"}"#)
+        #expect(r.redact("-----BEGIN CERTIFICATE-----") == "-----BEGIN CERTIFICATE-----")
+        #expect(r.redact("posted to \(hook)") == "posted to ***")
+        #expect(r.redact("posted to https://hooks.example.com/serv…") == "posted to ***…")
+        #expect(r.redact("posted to https://hooks.example.com/services/T0001/B0002 and more") == "posted to *** and more")
+    }
+
     @Test func valuesKeysAndNumbersAreRedacted() {
         let r = SecretRedactor(secrets: ["12345678901234567890", Self.token])
         let value = try! JSONValue(parsing: #"{"n": 12345678901234567890, "AbC+dEf/GhI=jKl9mNoPqRsT": [1, "x AbC+dEf/GhI=jKl9mNoPqRsT"]}"#)
