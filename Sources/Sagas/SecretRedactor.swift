@@ -21,7 +21,8 @@ public import Foundation
 public struct SecretRedactor: Sendable {
     /// The shortest value from `${env.NAME}` that is a secret.
     public static let minimumLength = 8
-    /// The shortest piece of a secret that is redacted wherever it appears.
+    /// The shortest piece of a secret that is recognised (where a cut or a line break explains it; see
+    /// ``anywhereLength`` for pieces redacted wherever they are).
     public static let fragmentLength = 8
     /// What replaces a secret.
     public static let mask = "***"
