@@ -31,6 +31,10 @@ public struct SecretRedactor: Sendable {
     public let secrets: [String]
     /// Every `fragmentLength`-byte window of every form of every secret, packed into 64 bits.
     private let windows: Set<UInt64>
+    /// A 65,536-bit filter of `windows`, so that most windows of a text cost no set lookup.
+    private let filter: [UInt64]
+    /// Whether a secret holds a space (only then is `+` read as a percent-encoded space).
+    private let hasSpace: Bool
     /// The forms whose prefixes are redacted before a cut (`…`).
     private let forms: [[UInt8]]
     /// Lines of multi-line secrets too short for a window (the last line of a PEM body, `AB==`): redacted where
@@ -55,6 +59,13 @@ public struct SecretRedactor: Sendable {
             }
         }
         self.windows = windows
+        var filter = [UInt64](repeating: 0, count: 1024)
+        for w in windows {
+            let h = SecretRedactor.filterSlot(w)
+            filter[h >> 6] |= 1 << UInt64(h & 63)
+        }
+        self.filter = filter
+        self.hasSpace = kept.contains { $0.contains(" ") }
         self.forms = forms.filter { $0.count >= 4 }
         self.shortLines = kept.filter { $0.contains(where: \.isNewline) }.flatMap { secret in
             secret.split(whereSeparator: \.isNewline).map { Array($0.trimmingCharacters(in: .whitespaces).utf8) }
@@ -73,7 +84,7 @@ public struct SecretRedactor: Sendable {
         guard bytes.count >= 4 else { return text }
         var marked = [Bool](repeating: false, count: bytes.count)
         var any = false
-        for view in SecretRedactor.views(of: bytes) {
+        for view in SecretRedactor.views(of: bytes, plusIsSpace: hasSpace) {
             if mark(view, into: &marked) { any = true }
         }
         if markPrefixesBeforeCuts(bytes, into: &marked) { any = true }
@@ -120,19 +131,29 @@ public struct SecretRedactor: Sendable {
             defer { runStart = -1 }
             guard isPiece(bytes, runStart..<runEnd) else { return }
             found = true
-            for k in view.origin[runStart].lowerBound..<view.origin[runEnd - 1].upperBound { marked[k] = true }
+            for k in view.start(runStart)..<view.end(runEnd - 1) { marked[k] = true }
         }
-        for (i, b) in bytes.enumerated() {
-            window = (window << 8) | UInt64(b)
-            guard i >= n - 1 else { continue }
-            let first = i - (n - 1)
-            if windows.contains(window) {
-                if runStart < 0 || first > runEnd { close(); runStart = first }
-                runEnd = i + 1
+        filter.withUnsafeBufferPointer { filter in
+            bytes.withUnsafeBufferPointer { bytes in
+                for i in 0..<bytes.count {
+                    window = (window << 8) | UInt64(bytes[i])
+                    guard i >= n - 1 else { continue }
+                    let h = SecretRedactor.filterSlot(window)
+                    guard filter[h >> 6] & (1 << UInt64(h & 63)) != 0, windows.contains(window) else { continue }
+                    let first = i - (n - 1)
+                    if runStart < 0 || first > runEnd { close(); runStart = first }
+                    runEnd = i + 1
+                }
             }
         }
         close()
         return found
+    }
+
+    @inline(__always)
+    static func filterSlot(_ w: UInt64) -> Int {
+        let mixed = (w ^ (w >> 23) ^ (w >> 41)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed >> 48)
     }
 
     /// Runs this long that occur in a secret are redacted wherever they are.
@@ -293,19 +314,49 @@ public struct SecretRedactor: Sendable {
 
     // MARK: Views
 
-    /// Bytes of a decoded view of a text, each with the range of original bytes it came from.
+    /// Bytes of a decoded view of a text, each with the range of original bytes it came from (`nil`: the text
+    /// itself, byte for byte).
     struct View {
         var bytes: [UInt8]
-        var origin: [Range<Int>]
+        var lower: [Int]?
+        var upper: [Int]?
+
+        func start(_ i: Int) -> Int { lower?[i] ?? i }
+        func end(_ i: Int) -> Int { upper?[i] ?? i + 1 }
+
+        mutating func append(_ byte: UInt8, from: Int, to: Int) {
+            bytes.append(byte)
+            lower!.append(from)
+            upper!.append(to)
+        }
+
+        static func decoded(capacity: Int) -> View {
+            var v = View(bytes: [], lower: [], upper: [])
+            v.bytes.reserveCapacity(capacity)
+            v.lower!.reserveCapacity(capacity)
+            v.upper!.reserveCapacity(capacity)
+            return v
+        }
     }
 
-    /// The text as is, percent-decoded, JSON-unescaped, and both in either order (when the text has `%`, `+` or
-    /// `\`).
-    static func views(of bytes: [UInt8]) -> [View] {
-        let identity = View(bytes: bytes, origin: bytes.indices.map { $0..<($0 + 1) })
+    /// The text as is, percent-decoded, JSON-unescaped, and both in either order (when the text has a `%XX`, a `+`
+    /// that may stand for a space, or a `\` escape).
+    static func views(of bytes: [UInt8], plusIsSpace: Bool = true) -> [View] {
+        let identity = View(bytes: bytes, lower: nil, upper: nil)
         var views = [identity]
-        let hasPercent = bytes.contains(UInt8(ascii: "%")) || bytes.contains(UInt8(ascii: "+"))
-        let hasBackslash = bytes.contains(UInt8(ascii: "\\"))
+        var hasPercent = false
+        var hasBackslash = false
+        for i in bytes.indices {
+            let b = bytes[i]
+            if b == UInt8(ascii: "%"), i + 2 < bytes.count, hexValue(bytes[i + 1]) != nil, hexValue(bytes[i + 2]) != nil {
+                hasPercent = true
+            } else if b == UInt8(ascii: "+"), plusIsSpace {
+                hasPercent = true
+            } else if b == UInt8(ascii: "\\") {
+                hasBackslash = true
+            }
+            if hasPercent && hasBackslash { break }
+        }
         if hasPercent { views.append(percentDecoded(identity)) }
         if hasBackslash { views.append(jsonUnescaped(identity)) }
         if hasPercent && hasBackslash {
@@ -325,18 +376,15 @@ public struct SecretRedactor: Sendable {
     }
 
     static func percentDecoded(_ view: View) -> View {
-        var out = View(bytes: [], origin: [])
-        out.bytes.reserveCapacity(view.bytes.count)
+        var out = View.decoded(capacity: view.bytes.count)
         var i = 0
         let b = view.bytes
         while i < b.count {
             if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let h = hexValue(b[i + 1]), let l = hexValue(b[i + 2]) {
-                out.bytes.append(h << 4 | l)
-                out.origin.append(view.origin[i].lowerBound..<view.origin[i + 2].upperBound)
+                out.append(h << 4 | l, from: view.start(i), to: view.end(i + 2))
                 i += 3
             } else {
-                out.bytes.append(b[i] == UInt8(ascii: "+") ? UInt8(ascii: " ") : b[i])
-                out.origin.append(view.origin[i])
+                out.append(b[i] == UInt8(ascii: "+") ? UInt8(ascii: " ") : b[i], from: view.start(i), to: view.end(i))
                 i += 1
             }
         }
@@ -344,21 +392,16 @@ public struct SecretRedactor: Sendable {
     }
 
     static func jsonUnescaped(_ view: View) -> View {
-        var out = View(bytes: [], origin: [])
-        out.bytes.reserveCapacity(view.bytes.count)
+        var out = View.decoded(capacity: view.bytes.count)
         let b = view.bytes
         var i = 0
         func append(_ bytes: some Sequence<UInt8>, from: Int, to: Int) {
-            let range = view.origin[from].lowerBound..<view.origin[to].upperBound
-            for byte in bytes {
-                out.bytes.append(byte)
-                out.origin.append(range)
-            }
+            let (lower, upper) = (view.start(from), view.end(to))
+            for byte in bytes { out.append(byte, from: lower, to: upper) }
         }
         while i < b.count {
             guard b[i] == UInt8(ascii: "\\"), i + 1 < b.count else {
-                out.bytes.append(b[i])
-                out.origin.append(view.origin[i])
+                out.append(b[i], from: view.start(i), to: view.end(i))
                 i += 1
                 continue
             }
@@ -393,8 +436,7 @@ public struct SecretRedactor: Sendable {
                     continue
                 }
             }
-            out.bytes.append(b[i])
-            out.origin.append(view.origin[i])
+            out.append(b[i], from: view.start(i), to: view.end(i))
             i += 1
         }
         return out
