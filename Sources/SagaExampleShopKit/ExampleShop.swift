@@ -12,9 +12,9 @@ import Synchronization
 /// | route | effect |
 /// | --- | --- |
 /// | `POST /orders` | creates an order: 201 `{"id": "ord-1", …}` |
-/// | `DELETE /orders/{id}` | cancels it: 200 |
+/// | `DELETE /orders/{id}` | cancels it (`{id}` may be the idempotency key that created it): 200 |
 /// | `POST /inventory/reservations` | reserves stock: 201 `{"id": "res-1"}` |
-/// | `DELETE /inventory/reservations/{id}` | releases it: 200 |
+/// | `DELETE /inventory/reservations/{id}` | releases it (`{id}` may be the key that made it): 200 |
 /// | `POST /payments` | charges `{"amount": N}` (N > 0, else 400): 201 `{"id": "pay-1", …}` |
 /// | `POST /payments/{id}/refund` | refunds it: 200 |
 /// | `GET /payments?key=KEY` | 200 with the payment made with that idempotency key, 404 when there is none |
@@ -83,6 +83,9 @@ public final class ExampleShop: Sendable {
         var paymentsByKey: [String: String] = [:]
         /// Action keys (`SAGA/STEP/action`) whose compensation the shop has seen.
         var compensatedActions: Set<String> = []
+        /// Orders and reservations by the idempotency key that created them: a compensation whose step's outcome
+        /// was unknown names them by key.
+        var idsByKey: [String: String] = [:]
         var counter = 0
         var channel: (any Channel)?
     }
@@ -230,15 +233,19 @@ public final class ExampleShop: Sendable {
         let id = segments.count > 1 ? segments[segments.count == 3 && segments[0] == "payments" ? 1 : segments.count - 1] : ""
         switch route {
         case "POST /orders":
-            var out: [String: Any] = ["id": nextID(&s, "ord"), "status": "created"]
+            let created = nextID(&s, "ord")
+            if let key { s.idsByKey[key] = created }
+            var out: [String: Any] = ["id": created, "status": "created"]
             if let json { out["order"] = json }
             return reply(201, out)
         case "DELETE /orders/{id}":
-            return reply(200, ["id": id, "status": "cancelled"])
+            return reply(200, ["id": s.idsByKey[id.removingPercentEncoding ?? id] ?? id, "status": "cancelled"])
         case "POST /inventory/reservations":
-            return reply(201, ["id": nextID(&s, "res"), "status": "reserved"])
+            let created = nextID(&s, "res")
+            if let key { s.idsByKey[key] = created }
+            return reply(201, ["id": created, "status": "reserved"])
         case "DELETE /inventory/reservations/{id}":
-            return reply(200, ["id": id, "status": "released"])
+            return reply(200, ["id": s.idsByKey[id.removingPercentEncoding ?? id] ?? id, "status": "released"])
         case "POST /payments":
             guard let amount = json?["amount"] as? NSNumber, amount.doubleValue > 0 else {
                 return reply(400, ["error": "amount must be a positive number"])

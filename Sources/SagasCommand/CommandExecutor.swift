@@ -114,7 +114,7 @@ public struct CommandExecutor: StepExecutor {
                 .permanent("saga \(context.sagaID), step \(context.step): output is larger than \(maxOutputBytes) bytes")
             )
         }
-        let stderrTail = ChildProcess.tail(result.stderr, lines: 5)
+        let stderrTail = ChildProcess.tail(result.stderr, lines: 5, redactor: context.redactor)
         switch result.termination {
         case .exited(0):
             let text = String(decoding: result.stdout, as: UTF8.self)
@@ -228,8 +228,19 @@ enum ChildProcess {
         return unsafeBitCast(symbol, to: PidfdOpen.self)
     }()
 
-    static func tail(_ data: Data, lines: Int) -> String {
-        let text = String(decoding: data.suffix(8192), as: UTF8.self)
+    /// The last `lines` non-empty lines of the last 8 KiB of `data`, joined with ` | `. The text is redacted before
+    /// it is cut into lines, and a line the 8 KiB cut starts in the middle of is dropped (unless it is the only
+    /// one), so that no piece of a secret is left that the engine's redaction could miss.
+    static func tail(_ data: Data, lines: Int, redactor: SecretRedactor = .none) -> String {
+        var window = data.suffix(8192 + 4096)
+        var text = redactor.redact(String(decoding: window, as: UTF8.self))
+        if data.count > window.count || text.utf8.count > 8192 {
+            window = Data(text.utf8.suffix(8192))
+            text = String(decoding: window, as: UTF8.self)
+            if let newline = text.firstIndex(where: \.isNewline), text[text.index(after: newline)...].contains(where: { !$0.isWhitespace }) {
+                text = String(text[text.index(after: newline)...])
+            }
+        }
         let all = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         return all.suffix(lines).joined(separator: " | ")

@@ -388,7 +388,8 @@ public final class HTTPExecutor: StepExecutor, Sendable {
             }
             return (.outcome(.success(output(status: status, headers: response.headers, text: text, keep: spec.keepHeaders))), .healthy)
         }
-        let snippet = HTTPExecutor.snippet(text)
+        // Redacted before it is cut: a secret cut in two at the 200th character would not be recognised whole.
+        let snippet = HTTPExecutor.snippet(context.redactor.redact(text))
         let message = "\(what): \(statusText)" + (snippet.isEmpty ? "" : ": \(snippet)")
         if context.phase == .probe {
             if status == 404 { return (.outcome(.notHappened), .healthy) }

@@ -32,8 +32,9 @@ struct HTTPStepSpec: Sendable {
                 let text = value.displayString
                 // Names only in messages: a header's value may be a secret.
                 guard HTTPStepSpec.isToken(name) else { throw Invalid(message: "invalid header name '\(name)'") }
-                guard !text.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
-                    throw Invalid(message: "the value of header '\(name)' contains a line break")
+                // Checked by scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+                guard !HTTPStepSpec.hasControlCharacter(text) else {
+                    throw Invalid(message: "the value of header '\(name)' contains a line break or a control character")
                 }
                 headers.append((name, text))
             }
@@ -56,6 +57,12 @@ struct HTTPStepSpec: Sendable {
         }
         followRedirects = fields["followRedirects"]?.boolValue ?? false
         keepHeaders = fields["keepHeaders"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    /// A header value may hold visible characters, spaces and tabs: CR, LF, NUL, the other C0 controls and DEL
+    /// are refused before anything is sent (the HTTP client would refuse them with the value in its error).
+    static func hasControlCharacter(_ s: String) -> Bool {
+        s.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }
     }
 
     static func isToken(_ s: String) -> Bool {

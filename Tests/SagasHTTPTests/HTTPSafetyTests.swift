@@ -166,4 +166,22 @@ struct HTTPSafetyTests {
             #expect(shop.requests.count == HTTPExecutor.maxRedirects + 1)
         }
     }
+
+    // A header value with CR LF ("\r\n" is one Swift Character), a lone CR or LF, NUL, another control character
+    // or DEL is refused before anything is sent: a permanent failure whose message names the header, not its value.
+    @Test(arguments: ["tok\r\nX-Admin: 1", "tok\rX", "tok\nX", "tok\u{0}X", "tok\u{1B}X", "tok\u{7F}X"])
+    func controlCharactersInAHeaderValueAreRefusedBeforeSending(value: String) async throws {
+        try await HTTPTestSupport.withShop { shop, base, executor in
+            let spec: JSONValue = [
+                "method": "POST", "url": .string("\(base)/orders"),
+                "headers": ["Authorization": .string("Bearer \(value)")],
+            ]
+            let outcome = await executor.execute(spec: spec, context: HTTPTestSupport.context())
+            guard case .failure(let failure) = outcome else { Issue.record("\(outcome)"); return }
+            #expect(!failure.retryable)
+            #expect(failure.message == "saga s-test, step pay: the value of header 'Authorization' contains a line break or a control character")
+            #expect(!failure.message.contains("tok"))
+            #expect(shop.requests.isEmpty)
+        }
+    }
 }

@@ -4,7 +4,7 @@
 #   travel-step.sh STEP TRIP_ID [ARG...]
 #
 # Actions: book-flight, book-hotel, book-car, confirm, notify FLIGHT HOTEL CAR. Compensations: cancel-flight
-# BOOKING, cancel-hotel BOOKING, cancel-car BOOKING.
+# BOOKING, cancel-hotel BOOKING, cancel-car BOOKING. Probe: probe TRIP_ID STEP.
 # Appends to $SAGA_SCRATCH/travel-TRIP_ID.log and prints the step's output as JSON.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +25,9 @@ confirm)
 notify)
     for booking in "${3:-}" "${4:-}" "${5:-}"; do saga_check_id "$booking"; done
     saga_record "$step" "{\"tripId\":\"$trip\",\"notified\":[\"$3\",\"$4\",\"$5\"]}"
+    ;;
+probe)
+    saga_probe "${3:-}"
     ;;
 cancel-flight | cancel-hotel | cancel-car)
     saga_check_id "${3:-}"

@@ -333,11 +333,12 @@ extension SagaEngine {
         abandoned: TimeoutFlag
     ) async -> AttemptResult {
         let started = ContinuousClock.now
-        func finish(_ outcome: StepOutcome, secrets: [String] = []) -> AttemptResult {
+        var redactor = SecretRedactor.none
+        func finish(_ outcome: StepOutcome) -> AttemptResult {
             let elapsed = ContinuousClock.now - started
             return AttemptResult(
                 plan: plan,
-                outcome: SagaEngine.redact(outcome, secrets: secrets),
+                outcome: redactor.redact(outcome),
                 durationMs: Int(SagaDuration.milliseconds(elapsed))
             )
         }
@@ -347,13 +348,15 @@ extension SagaEngine {
         let resolution: Template.Resolution
         do {
             resolution = try Template.resolve(
-                action.spec,
+                action,
                 in: Template.Context(
                     input: context.input,
                     outputs: context.outputs,
                     sagaID: context.sagaID,
                     workflow: context.workflow,
-                    environment: configuration.environment
+                    environment: configuration.environment,
+                    step: plan.step.name,
+                    phase: plan.phase
                 )
             )
         } catch {
@@ -362,6 +365,10 @@ extension SagaEngine {
         guard let executor = executor(for: action.kind) else {
             return finish(.failure(.permanent("no executor for \(action.kind.rawValue) actions")))
         }
+        redactor = SecretRedactor(secrets: resolution.secrets)
+        // The executor redacts what it cuts (a snippet, a tail) before cutting it, and what it logs is redacted.
+        var context = context
+        context.redact(with: redactor)
         var outcome = await executor.execute(spec: resolution.value, context: context)
         if timedOut.isSet {
             // The executor was cancelled; its own report (a killed command) adds nothing.
@@ -376,39 +383,17 @@ extension SagaEngine {
             let size = output.jsonString.utf8.count
             if size > configuration.maxOutputBytes {
                 return finish(
-                    .failure(.permanent("saga \(context.sagaID), step \(plan.step.name): output is \(size) bytes, more than the limit of \(configuration.maxOutputBytes)")),
-                    secrets: resolution.secrets
+                    .failure(.permanent("saga \(context.sagaID), step \(plan.step.name): output is \(size) bytes, more than the limit of \(configuration.maxOutputBytes)"))
                 )
             }
         }
-        return finish(outcome, secrets: resolution.secrets)
+        return finish(outcome)
     }
 
-    /// Replaces secrets (values from `${env.…}`) with `***` in what is about to be journaled.
+    /// Replaces secrets (values from `${env.…}`, in every form: see `SecretRedactor`) with `***` in what is about
+    /// to be journaled.
     static func redact(_ outcome: StepOutcome, secrets: [String]) -> StepOutcome {
-        guard !secrets.isEmpty else { return outcome }
-        func clean(_ s: String) -> String {
-            var s = s
-            for secret in secrets where secret.count >= 3 { s = s.replacingOccurrences(of: secret, with: "***") }
-            return s
-        }
-        func cleanValue(_ v: JSONValue) -> JSONValue {
-            switch v {
-            case .string(let s): .string(clean(s))
-            case .array(let a): .array(a.map(cleanValue))
-            case .object(let o):
-                .object(Dictionary(o.map { (clean($0.key), cleanValue($0.value)) }, uniquingKeysWith: { a, _ in a }))
-            default: v
-            }
-        }
-        switch outcome {
-        case .success(let v): return .success(cleanValue(v))
-        case .failure(var f):
-            f.message = clean(f.message)
-            return .failure(f)
-        case .unknown(let m): return .unknown(clean(m))
-        case .notHappened: return .notHappened
-        }
+        SecretRedactor(secrets: secrets).redact(outcome)
     }
 
     private func journalOutcome(

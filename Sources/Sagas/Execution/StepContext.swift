@@ -96,6 +96,18 @@ public struct StepContext: Sendable {
 
     /// This step's own output (what a compensation undoes).
     public var output: JSONValue? { outputs[step] }
+
+    /// The secrets of this attempt (values from `${env.…}`). The engine redacts the outcome, but an executor that
+    /// cuts text (a snippet of a response, the tail of stderr) redacts it with this first, so that no cut piece of a
+    /// secret is left for the engine to miss.
+    public var redactor: SecretRedactor = .none
+
+    /// Sets `redactor`, and makes everything logged through `logger` redacted with it.
+    mutating func redact(with redactor: SecretRedactor) {
+        self.redactor = redactor
+        guard !redactor.isEmpty else { return }
+        baseLogger.handler = RedactingLogHandler(wrapping: baseLogger.handler, redactor: redactor)
+    }
 }
 
 /// How an attempt ended.

@@ -2,13 +2,18 @@ public import Foundation
 
 /// A JSON value: saga inputs, step outputs, action specifications and journal payloads.
 ///
-/// Integers that fit in `Int` stay integers; other numbers are `Double`. Objects are unordered; when a value is
-/// serialized, object keys are written in sorted order so that the same value always has the same text.
+/// Integers that fit in `Int` stay integers; other numbers are `Double` when the `Double` writes back exactly the
+/// text that was parsed, and otherwise keep their text (`.decimal`): a number passes through parse, journal and
+/// templates byte for byte, whatever its size or precision. Objects are unordered; when a value is serialized,
+/// object keys are written in sorted order so that the same value always has the same text.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int)
     case number(Double)
+    /// A JSON number kept as its text (valid JSON number syntax), because neither `Int` nor `Double` would write it
+    /// back as given: `12345678901234567890`, `0.1000000000000000055511151231257827`, `1.0`, `1e3`, `-0`.
+    case decimal(String)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -22,6 +27,9 @@ extension JSONValue {
         case .bool: "boolean"
         case .integer: "integer"
         case .number(let d): d.rounded() == d && abs(d) < 1e15 ? "integer" : "number"
+        case .decimal(let text):
+            !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) ? "integer"
+                : Double(text).map { $0.rounded() == $0 && abs($0) < 1e15 } == true ? "integer" : "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
@@ -37,6 +45,10 @@ extension JSONValue {
         switch self {
         case .integer(let i): return i
         case .number(let d) where d.rounded() == d && abs(d) < 9e15: return Int(d)
+        case .decimal(let text):
+            if let i = Int(text) { return i }
+            guard let d = Double(text), d.rounded() == d, abs(d) < 9e15 else { return nil }
+            return Int(d)
         default: return nil
         }
     }
@@ -45,6 +57,7 @@ extension JSONValue {
         switch self {
         case .integer(let i): return Double(i)
         case .number(let d): return d
+        case .decimal(let text): return Double(text)
         default: return nil
         }
     }
@@ -128,6 +141,7 @@ extension JSONValue {
             } else {
                 out.append(contentsOf: "\(d)".utf8)
             }
+        case .decimal(let text): out.append(contentsOf: text.utf8)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let a):
             if a.isEmpty { out.append(contentsOf: "[]".utf8); return }
@@ -239,6 +253,9 @@ extension JSONValue: Codable {
         case .bool(let b): try container.encode(b)
         case .integer(let i): try container.encode(i)
         case .number(let d): try container.encode(d)
+        case .decimal(let text):
+            // Codable has no number type that keeps any text: the nearest `Double`, or the text when out of range.
+            if let d = Double(text), d.isFinite { try container.encode(d) } else { try container.encode(text) }
         case .string(let s): try container.encode(s)
         case .array(let a): try container.encode(a)
         case .object(let o): try container.encode(o)

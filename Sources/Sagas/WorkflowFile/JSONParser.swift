@@ -22,6 +22,8 @@ public struct JSONNode: Sendable, Hashable {
         case bool(Bool)
         case integer(Int)
         case number(Double)
+        /// A number kept as its text (see `JSONValue.decimal`).
+        case decimal(String)
         case string(String)
         case array([JSONNode])
         /// Members in file order; duplicate keys are kept so that the validator can report them.
@@ -43,6 +45,7 @@ public struct JSONNode: Sendable, Hashable {
         case .bool(let b): .bool(b)
         case .integer(let i): .integer(i)
         case .number(let d): .number(d)
+        case .decimal(let text): .decimal(text)
         case .string(let s): .string(s)
         case .array(let a): .array(a.map(\.value))
         case .object(let members):
@@ -372,9 +375,13 @@ public enum JSONParser {
                 while index < bytes.count, isDigit(bytes[index]) { index += 1 }
             }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
-            if isInteger, let i = Int(text) { return JSONNode(kind: .integer(i), location: loc) }
-            guard let d = Double(text), d.isFinite else { throw error("number out of range", at: loc) }
-            return JSONNode(kind: .number(d), location: loc)
+            // A number keeps its exact text unless `Int` or `Double` writes it back the same: 12345678901234567890
+            // must not become 1.2345678901234567e+19 on its way to a compensation.
+            if isInteger, let i = Int(text), String(i) == text { return JSONNode(kind: .integer(i), location: loc) }
+            if !isInteger, let d = Double(text), d.isFinite, JSONValue.number(d).jsonString == text {
+                return JSONNode(kind: .number(d), location: loc)
+            }
+            return JSONNode(kind: .decimal(text), location: loc)
         }
 
         func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }

@@ -24,6 +24,8 @@ struct DecodedStep {
     var compensationKeyLocation: SourceLocation?
     /// `${steps.X.output…}` references in the step's actions.
     var stepReferences: [(step: String, template: String, phase: StepPhase, location: SourceLocation)] = []
+    /// Every template in the step's actions, for the checks of `checkTemplateUse`.
+    var placeholders: [(placeholder: Template.Placeholder, phase: StepPhase, location: SourceLocation)] = []
 }
 
 struct WorkflowDecoder {
@@ -672,30 +674,47 @@ struct WorkflowDecoder {
             }
             if let input = m["input"] { checkDuplicateKeys(in: input.value, field: "input") }
         }
-        checkTemplates(in: spec, field: field, phase: phase, into: &decoded)
+        let url = kind == .http ? spec.member("url")?.value.location : nil
+        checkTemplates(in: spec, field: field, phase: phase, url: url, into: &decoded)
         if diagnostics[errorsBefore...].contains(where: { $0.severity == .error }) { return nil }
         return StepAction(kind: kind, spec: spec.plainValue)
     }
 
     /// Checks every string in an action's specification for template syntax and records step references.
-    mutating func checkTemplates(in node: JSONNode, field: String, phase: StepPhase, into decoded: inout DecodedStep) {
+    /// `url`: where an http action's `url` is, the one string whose templates may be `raw:`.
+    mutating func checkTemplates(
+        in node: JSONNode,
+        field: String,
+        phase: StepPhase,
+        url: SourceLocation? = nil,
+        into decoded: inout DecodedStep
+    ) {
         switch node.kind {
         case .string(let s):
             guard s.contains("$") else { return }
             do {
-                for case .reference(let reference) in try Template.parse(s) {
-                    if case .stepOutput(let step, _) = reference {
-                        decoded.stepReferences.append(
-                            (step: step, template: "${\(reference)}", phase: phase, location: node.location))
+                for case .template(let placeholder) in try Template.parse(s) {
+                    if placeholder.raw && node.location != url {
+                        self.error("template '\(placeholder)' in '\(field)': 'raw:' applies only to templates in "
+                                   + "an http 'url'", at: node.location)
+                    }
+                    decoded.placeholders.append((placeholder, phase, node.location))
+                    for reference in placeholder.references {
+                        if case .stepOutput(let step, _) = reference {
+                            decoded.stepReferences.append(
+                                (step: step, template: "${\(reference)}", phase: phase, location: node.location))
+                        }
                     }
                 }
             } catch {
                 self.error("invalid template in '\(field)': \(error.message)", at: node.location)
             }
         case .array(let elements):
-            for element in elements { checkTemplates(in: element, field: field, phase: phase, into: &decoded) }
+            for element in elements { checkTemplates(in: element, field: field, phase: phase, url: url, into: &decoded) }
         case .object(let list):
-            for member in list { checkTemplates(in: member.value, field: field, phase: phase, into: &decoded) }
+            for member in list {
+                checkTemplates(in: member.value, field: field, phase: phase, url: url, into: &decoded)
+            }
         default:
             break
         }
@@ -712,6 +731,7 @@ extension JSONNode {
         case .bool: "boolean"
         case .integer: "integer"
         case .number: "number"
+        case .decimal: "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
@@ -720,19 +740,20 @@ extension JSONNode {
 
     var isNumber: Bool {
         switch kind {
-        case .integer, .number: true
+        case .integer, .number, .decimal: true
         default: false
         }
     }
 
-    /// The plain value, with whole numbers written as decimals (`1.0`) normalized to integers so that a value
-    /// serialized and parsed again is equal to itself.
+    /// The plain value. Numbers keep the text they were written with (`1.0` stays `1.0`, see `JSONValue.decimal`),
+    /// so that a value serialized and parsed again is equal to itself.
     var plainValue: JSONValue {
         switch kind {
         case .null: .null
         case .bool(let b): .bool(b)
         case .integer(let i): .integer(i)
         case .number(let d): d.rounded() == d && abs(d) < 1e15 ? .integer(Int(d)) : .number(d)
+        case .decimal(let text): .decimal(text)
         case .string(let s): .string(s)
         case .array(let a): .array(a.map(\.plainValue))
         case .object(let members):

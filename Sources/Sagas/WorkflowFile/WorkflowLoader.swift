@@ -122,7 +122,10 @@ public enum WorkflowLoader {
         }
         var decoder = WorkflowDecoder(file: file)
         let decoded = decoder.decode(root)
-        if let decoded { decoder.validate(decoded.steps) }
+        if let decoded {
+            decoder.validate(decoded.steps)
+            decoder.checkTemplateUse(decoded.steps, input: decoded.definition.input)
+        }
         let diagnostics = sortedAndCapped(decoder.diagnostics)
         let hasErrors = diagnostics.contains { $0.severity == .error }
         return Analysis(
