@@ -116,6 +116,7 @@ let package = Package(
             name: "SagasTests",
             dependencies: [
                 "Sagas",
+                "SagasCommand",
                 "SagasTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 import Foundation
+import Sagas
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Sagas
+import SagasCommand
 import SagasTesting
 import Testing
 
@@ -98,6 +99,7 @@ struct CommandExecutorTests {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let engine = S.engine(environment: ["PATH": "/usr/bin:/bin"])
+        engine.register(executor: CommandExecutor(environment: ["PATH": "/usr/bin:/bin"]), for: .command)
         // `sleep 600 &` keeps stdout and stderr open long after the command itself exited 0.
         let step = SagaStep(
             name: "fast",
@@ -120,6 +122,7 @@ struct CommandExecutorTests {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let engine = S.engine(environment: ["PATH": "/usr/bin:/bin"])
+        engine.register(executor: CommandExecutor(environment: ["PATH": "/usr/bin:/bin"]), for: .command)
         // The grandchild leaves the process group (setsid) and keeps stdout; the child itself hangs.
         let script = #"setsid sh -c 'echo $$ > "$0/detached.pid"; exec sleep 600' "\#(folder)" & sleep 600"#
         let step = SagaStep(

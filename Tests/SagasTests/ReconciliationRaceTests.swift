@@ -140,7 +140,7 @@ final class ObservedStore: SagaStore {
         try await base.requestCancel(sagaID: sagaID, reason: reason, at: at)
     }
     func events(sagaID: String) async throws -> [SagaEvent] { await base.events(sagaID: sagaID) }
-    func list(_ query: SagaQuery) async throws -> [SagaRecord] { await base.list(query) }
+    func list(_ query: SagaQuery) async throws -> [SagaRecord] { try await base.list(query) }
     func countByStatus() async throws -> [SagaStatus: Int] { await base.countByStatus() }
     func leasedSagas(limit: Int) async throws -> [SagaRecord] { await base.leasedSagas(limit: limit) }
 }

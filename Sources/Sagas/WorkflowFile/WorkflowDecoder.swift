@@ -272,12 +272,14 @@ struct WorkflowDecoder {
             return nil
         }
         do {
-            for case .reference(let reference) in try Template.parse(text) {
-                switch reference {
-                case .input, .sagaWorkflow: continue
-                default:
-                    error("'key' may only use ${input.…} and ${saga.workflow}, not ${\(reference)}", at: node.location)
-                    return nil
+            for case .template(let placeholder) in try Template.parse(text) {
+                for reference in placeholder.references {
+                    switch reference {
+                    case .input, .sagaWorkflow: continue
+                    default:
+                        error("'key' may only use ${input.…} and ${saga.workflow}, not ${\(reference)}", at: node.location)
+                        return nil
+                    }
                 }
             }
         } catch {
