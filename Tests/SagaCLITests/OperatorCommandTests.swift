@@ -104,7 +104,7 @@ struct OperatorCommandTests {
         #expect(stats["interventions"]?["oldestSince"]?.stringValue != nil)
         let rows = stats["byWorkflow"]?.arrayValue ?? []
         #expect(rows.compactMap { $0["count"]?.intValue }.reduce(0, +) == 3000)
-        #expect(rows.contains { $0["workflow"] == "order" && $0["version"] == 2 && $0["status"] == "pending" && $0["count"] == 167 })
+        #expect(rows.contains { $0["workflow"] == "order" && $0["version"] == 2 && $0["status"] == "compensated" && $0["count"] == 500 })
         let text = try box.run(["stats"])
         #expect(text.status == 0 && text.stdout.contains("waiting for a person: 500"), "\(text)")
     }
