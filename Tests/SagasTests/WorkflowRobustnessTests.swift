@@ -153,3 +153,46 @@ import Testing
     }
 }
 
+
+/// One duration limit for the validator, the writer of pinned definitions and their reader.
+@Suite struct DurationLimitTests {
+    static func workflow(timeout: String, maxInterval: String, retryInterval: String) -> String {
+        """
+        {"name": "w", "version": 1, "reconciliation": {"retryInterval": "\(retryInterval)"},
+         "steps": [{"name": "a", "kind": "readonly", "action": {"handler": {"name": "h"}}, "timeout": "\(timeout)",
+                    "retry": {"maxAttempts": 2, "initialInterval": "1ms", "maxInterval": "\(maxInterval)"}}]}
+        """
+    }
+
+    @Test func everyDurationUpToTheLimitReloadsFromThePinnedDefinition() throws {
+        // The largest values each unit can spell within the limit, exact or not in a larger unit.
+        for text in ["10000d", "240000h", "14400000m", "864000000000ms", "863999999999ms", "863999999s"] {
+            let result = WorkflowLoader.load(string: Self.workflow(timeout: text, maxInterval: text, retryInterval: text))
+            let definition = try #require(result.definition, "\(text): \(result.diagnostics)")
+            let pinned = definition.json.jsonString
+            let again = WorkflowLoader.load(string: pinned, file: "pinned")
+            #expect(again.definition == definition, "\(text) written as \(pinned): \(again.diagnostics)")
+        }
+    }
+
+    @Test(arguments: ["99999999999d", "10001d", "864000000001ms", "240001h", "999999999999h", "99999999999999999999d"])
+    func aDurationPastTheLimitIsAnErrorThatNamesIt(_ text: String) {
+        let result = WorkflowLoader.load(string: Self.workflow(timeout: text, maxInterval: "1m", retryInterval: "1m"))
+        #expect(result.definition == nil)
+        #expect(
+            result.diagnostics.contains { $0.message.contains("'timeout' is longer than the longest duration allowed, 10000d") },
+            "\(result.diagnostics)"
+        )
+    }
+
+    @Test func theParserAndTheLimitAgree() {
+        #expect(SagaDuration.parse("10000d") == SagaDuration.maximum)
+        #expect(SagaDuration.parse("10001d") == nil)
+        #expect(SagaDuration.exceedsMaximum("10001d"))
+        #expect(!SagaDuration.exceedsMaximum("10000d"))
+        #expect(!SagaDuration.exceedsMaximum("0000000000000000s"))
+        #expect(!SagaDuration.exceedsMaximum("5 seconds"))
+        #expect(SagaDuration.milliseconds(.seconds(Int64.max)) == Int64.max)
+        #expect(SagaDuration.milliseconds(.seconds(Int64.min)) == Int64.min)
+    }
+}

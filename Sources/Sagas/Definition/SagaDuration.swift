@@ -1,7 +1,38 @@
 /// Durations as workflow files spell them: a whole number and a unit, `250ms`, `5s`, `2m`, `1h`.
 public enum SagaDuration {
-    /// Parses `"250ms"`, `"5s"`, `"2m"`, `"1h"` (also `"1d"`); returns `nil` for anything else.
+    /// The longest duration a workflow file or a CLI option may give: `10000d` (about 27 years). The validator,
+    /// the writer of pinned definitions (`SagaDefinition.json`) and the reader of pinned definitions all use this
+    /// one limit, so a definition that validates always reloads: every duration up to it is written with at most
+    /// 12 digits, which `parse` reads back.
+    public static let maximum: Duration = .milliseconds(maximumMilliseconds)
+
+    /// `maximum` in milliseconds: 864,000,000,000.
+    public static let maximumMilliseconds: Int64 = 10_000 * 86_400_000
+
+    /// `maximum` as a workflow file writes it.
+    public static let maximumText = "10000d"
+
+    /// Parses `"250ms"`, `"5s"`, `"2m"`, `"1h"` (also `"1d"`) up to `maximum`; returns `nil` for anything else.
     public static func parse(_ text: String) -> Duration? {
+        guard let ms = parseMilliseconds(text), ms <= maximumMilliseconds else { return nil }
+        return .milliseconds(ms)
+    }
+
+    /// Whether `text` is spelled as a duration but is longer than `maximum` (for a precise error message).
+    public static func exceedsMaximum(_ text: String) -> Bool {
+        if let ms = parseMilliseconds(text) { return ms > maximumMilliseconds }
+        // More digits than `parseMilliseconds` reads, or an overflow of Int64 milliseconds: still too long.
+        for suffix in ["ms", "s", "m", "h", "d"] where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), number.contains(where: { $0 != "0" }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The milliseconds a well-formed duration of at most 12 digits names, or `nil` (also on Int64 overflow).
+    private static func parseMilliseconds(_ text: String) -> Int64? {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, millis) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
@@ -9,10 +40,8 @@ public enum SagaDuration {
             guard !number.isEmpty, number.count <= 12, number.allSatisfy({ $0.isASCII && $0.isNumber }),
                 let n = Int64(number)
             else { continue }
-            // "999999999999d" overflows Int64 milliseconds: not a duration.
             let (total, overflow) = n.multipliedReportingOverflow(by: millis)
-            if overflow { return nil }
-            return .milliseconds(total)
+            return overflow ? nil : total
         }
         return nil
     }
@@ -33,9 +62,13 @@ public enum SagaDuration {
         return m % 60 == 0 ? "\(m / 60)h" : "\(m / 60)h\(m % 60)m"
     }
 
-    /// Whole milliseconds in a duration.
+    /// Whole milliseconds in a duration, saturating at the ends of Int64 (a `Duration` holds more).
     public static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (total, overflow2) = ms.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        if overflow2 { return ms < 0 ? .min : .max }
+        return total
     }
 }

@@ -137,6 +137,11 @@ struct WorkflowDecoder {
                   + node.typeDescription, at: node.location)
             return nil
         }
+        if SagaDuration.exceedsMaximum(text) {
+            error("'\(field)' is longer than the longest duration allowed, \(SagaDuration.maximumText): \"\(text)\"",
+                  at: node.location)
+            return nil
+        }
         guard let d = SagaDuration.parse(text) else {
             error("'\(field)' is not a valid duration: \"\(text)\" (use a whole number and a unit: "
                   + "\"250ms\", \"5s\", \"2m\", \"1h\")", at: node.location)
