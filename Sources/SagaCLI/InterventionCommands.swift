@@ -155,7 +155,10 @@ struct ResolveCommand: SagaSubcommand {
             CLI.printJSON(record.summaryJSON(now: Date()))
         } else {
             print("resolved (\(resolution.actionName)) by \(who): saga \(record.id) is \(record.status.rawValue)")
-            if record.status.isRunnable { print("a worker will carry it on (`saga worker`), or run: saga resolve … --run") }
+            if record.status.isRunnable {
+                // Not `saga resolve … --run`: the intervention is settled now, and resolving it again is refused.
+                print("a running `saga worker` carries it on; if none runs, start one: saga worker --until-idle")
+            }
         }
     }
 }
