@@ -101,7 +101,12 @@ struct ResolveCommand: SagaSubcommand {
     var abandon = false
     @Option(help: "Why (journaled; required for --skip and --abandon).")
     var note: String?
-    @Option(help: "Who (journaled). Default: the current user.")
+    @Option(
+        help: ArgumentHelp(
+            "Who (journaled as the resolution's `by`).",
+            discussion: "Default: $USER, else $LOGNAME, else the login name of the user running saga from the system's user database (getpwuid), else uid N."
+        )
+    )
     var by: String?
     @Option(help: "With --retry: corrected input (JSON, @FILE or -) that the step's templates read instead of the saga's.")
     var input: String?
@@ -142,8 +147,10 @@ struct ResolveCommand: SagaSubcommand {
         } else {
             resolution = .abandon
         }
-        let who = by ?? ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"]
-            ?? String(cString: getlogin() ?? strdup("unknown"))
+        if let by, by.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CLIError("--by must name who resolves", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        let who = by ?? Self.currentUser()
         let store = try global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         var record = try await CLI.guarded { try await engine.resolve(id, resolution, by: who, note: note) }
@@ -160,6 +167,22 @@ struct ResolveCommand: SagaSubcommand {
                 print("a running `saga worker` carries it on; if none runs, start one: saga worker --until-idle")
             }
         }
+    }
+}
+
+extension ResolveCommand {
+    /// Who runs this process: `$USER`, else `$LOGNAME` (when set and not empty), else the login name of the
+    /// effective user in the system's user database, else `uid N`.
+    static func currentUser(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        for name in ["USER", "LOGNAME"] {
+            if let value = environment[name], !value.trimmingCharacters(in: .whitespaces).isEmpty { return value }
+        }
+        let uid = geteuid()
+        if let entry = getpwuid(uid), let name = entry.pointee.pw_name {
+            let login = String(cString: name)
+            if !login.isEmpty { return login }
+        }
+        return "uid \(uid)"
     }
 }
 
