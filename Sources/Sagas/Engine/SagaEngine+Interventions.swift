@@ -285,6 +285,29 @@ extension SagaEngine {
         if let note { data["note"] = .string(note) }
         switch resolution {
         case .retry(let input, let attempts):
+            // A corrected input is checked as `start` checks an input, before anything is journaled.
+            if let input {
+                let inputSize = input.jsonString.utf8.count
+                if inputSize > configuration.maxInputBytes {
+                    throw SagaError(
+                        .tooLarge,
+                        "saga \(sagaID): the corrected input is \(inputSize) bytes, more than the limit of "
+                            + "\(configuration.maxInputBytes); nothing was journaled",
+                        sagaID: sagaID
+                    )
+                }
+                if let schema = machine.definition.input {
+                    let problems = schema.validate(input)
+                    if !problems.isEmpty {
+                        throw SagaError(
+                            .invalidInput,
+                            "saga \(sagaID): the corrected input for workflow \(machine.definition.reference) is invalid: "
+                                + problems.prefix(10).joined(separator: "; ") + "; nothing was journaled",
+                            sagaID: sagaID
+                        )
+                    }
+                }
+            }
             if let input { data["input"] = input }
             if let attempts { data["attempts"] = .integer(attempts) }
         case .skip(let output):
