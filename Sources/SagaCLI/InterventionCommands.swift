@@ -112,7 +112,7 @@ struct ResolveCommand: SagaSubcommand {
     var input: String?
     @Option(help: "With --skip: the step's output (JSON), for the steps and compensations that read it.")
     var output: String?
-    @Flag(help: "With --retry or --skip: drive the saga in this process until it is done or waits again.")
+    @Flag(help: "With --retry or --skip: drive the saga in this process until it is done or waits again (exit 1 when it needs intervention again).")
     var run = false
     @Flag(help: "Print the saga's summary as JSON.")
     var json = false
@@ -166,7 +166,12 @@ struct ResolveCommand: SagaSubcommand {
                 // Not `saga resolve … --run`: the intervention is settled now, and resolving it again is refused.
                 print("a running `saga worker` carries it on; if none runs, start one: saga worker --until-idle")
             }
+            if run && record.status == .needsIntervention {
+                print("it needs intervention again: \(record.lastError ?? "see saga show \(record.id)")")
+            }
         }
+        // As `saga run`: a saga that `--run` left waiting for a person again did not get through.
+        if run && record.status == .needsIntervention { throw ExitCode(CLI.ExitCodes.notCompleted) }
     }
 }
 

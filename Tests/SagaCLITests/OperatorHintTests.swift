@@ -104,4 +104,20 @@ struct ResolveRetryTests {
         #expect(fixed.status == 0, "\(fixed)")
         #expect(try box.show("r")["status"] == "compensated")
     }
+
+    @Test func retryRunExitsOneWhenTheSagaNeedsInterventionAgain() throws {
+        let box = try CLISandbox()
+        try Self.writeRefundWorkflow(box)
+        #expect(try box.run(["run", "refund", "--id", "r", "--input", #"{"account": "closed"}"#]).status == 1)
+        // The same closed account: the refund fails for good again.
+        let again = try box.run(["resolve", "r", "--retry", "--run"])
+        #expect(again.status == 1, "\(again)")
+        #expect(again.stdout.contains("saga r is needs_intervention"), "\(again)")
+        #expect(again.stdout.contains("it needs intervention again: "), "\(again)")
+        let json = try box.run(["resolve", "r", "--retry", "--run", "--json"])
+        #expect(json.status == 1, "\(json)")
+        #expect(try json.json()["status"] == "needs_intervention")
+        // Without --run nothing was driven here: exit 0.
+        #expect(try box.run(["resolve", "r", "--retry"]).status == 0)
+    }
 }
