@@ -18,6 +18,16 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String?
 
+    /// Refuses an unknown `--log-level` (it used to fall back to the default silently).
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
+            throw ValidationError(
+                "unknown log level '\(logLevel)'; expected one of "
+                    + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            )
+        }
+    }
+
     var databasePath: String {
         db ?? ProcessInfo.processInfo.environment["SAGA_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "saga.db"
     }
