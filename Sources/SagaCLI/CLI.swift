@@ -124,15 +124,3 @@ extension SagaSubcommand {
     }
 }
 
-extension CLI {
-    /// Who is recorded for an operator's action when `--by` is not given: the login name of the user running the
-    /// command (from the password database), else `$USER`, else the numeric user id.
-    static func currentUser() -> String {
-        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name {
-            let login = String(cString: name)
-            if !login.isEmpty { return login }
-        }
-        if let user = ProcessInfo.processInfo.environment["USER"], !user.isEmpty { return user }
-        return "uid \(getuid())"
-    }
-}

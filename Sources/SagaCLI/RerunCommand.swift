@@ -58,7 +58,7 @@ struct RerunCommand: SagaSubcommand {
             let catalog = WorkflowCatalog(directory: global.workflowsDirectory)
             definition = try CLI.guarded { try catalog.resolve(original.workflow).definition }
         }
-        let corrected = input.input == nil ? nil : try input.value()
+        let corrected: JSONValue? = input.input == nil ? JSONValue?.none : try input.value()
         var record = try await CLI.guarded {
             try await engine.rerun(sagaID: id, from: from, input: corrected, definition: definition, id: newID)
         }

@@ -28,7 +28,7 @@ struct TerminateCommand: SagaSubcommand {
     var id: String?
     @Option(help: "Why (journaled; required).")
     var reason: String
-    @Option(help: "Who (journaled). Default: the login name of the user running the command.")
+    @Option(help: "Who (journaled). Default: as for `saga resolve --by`: $USER, else $LOGNAME, else the login name.")
     var by: String?
     @OptionGroup var batch: BatchOptions
     @Flag(help: "Print the saga's summary (with --all: the batch's outcome) as JSON.")
@@ -40,7 +40,7 @@ struct TerminateCommand: SagaSubcommand {
         guard !reason.isEmpty else {
             throw CLIError("--reason must say why the saga is stopped", exitCode: CLI.ExitCodes.invalidInput)
         }
-        let who = by ?? CLI.currentUser()
+        let who = by ?? ResolveCommand.currentUser()
         let store = try global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         guard let id else {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Sagas
+import SagasCommand
 import SagasTesting
 import Testing
 
@@ -10,13 +11,15 @@ import Testing
     typealias S = TestSupport
 
     static func engine(environment: [String: String], logs: CapturedLogs) -> SagaEngine {
-        SagaEngine(
+        let engine = SagaEngine(
             store: MemorySagaStore(),
             configuration: .init(
                 workerID: "test:1:1", leaseDuration: .seconds(30), pollInterval: .milliseconds(10),
                 environment: environment),
             logger: Logger(label: "test", factory: { _ in logs.handler() })
         )
+        engine.register(executor: CommandExecutor(environment: environment), for: .command)
+        return engine
     }
 
     /// The journal of `id` as text, every event.
