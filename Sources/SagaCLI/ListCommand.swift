@@ -52,10 +52,16 @@ struct ListCommand: SagaSubcommand {
             return
         }
         let rows: [[String]] = records.map { (r: SagaRecord) -> [String] in
-            let status: String = r.isStuck(now: now) ? "\(r.status.rawValue) (stuck)" : r.status.rawValue
+            var status: String = r.status.rawValue
+            if r.damage != nil {
+                status += " (damaged)"
+            } else if r.isStuck(now: now) {
+                status += " (stuck)"
+            }
             let key: String = r.key ?? ""
             let step: String = r.currentStep ?? ""
-            let error: String = Output.truncate(r.lastError ?? "", 60)
+            let problem: String = r.damage.map { Output.dropPrefix("saga \(r.id): ", of: $0) } ?? r.lastError ?? ""
+            let error: String = Output.truncate(problem, 60)
             return [r.id, "\(r.workflow)@\(r.version)", status, key, step, Output.age(r.createdAt, now: now), error]
         }
         print(Output.table(["ID", "WORKFLOW", "STATUS", "KEY", "STEP", "AGE", "LAST ERROR"], rows, colorColumn: 2))

@@ -11,7 +11,7 @@ enum Output {
             "saga.compensated", "probe.happened":
             code = "32"
         case "needs_intervention", "failed", "compensation_failed", "step.failed", "compensation.failed",
-            "saga.needs_intervention", "saga.failed", "stuck":
+            "saga.needs_intervention", "saga.failed", "stuck", "damaged", "journal does not replay":
             code = "31"
         case "compensating", "running", "retrying", "unknown", "step.unknown", "compensation.unknown", "saga.compensating",
             "saga.cancel_requested", "probing":
@@ -48,6 +48,11 @@ enum Output {
         return SagaDuration.format(.milliseconds(Int64(seconds * 1000))).replacingOccurrences(of: ".", with: ".")
     }
 
+    /// `text` without `prefix`, when it starts with it (a column already shows what the prefix names).
+    static func dropPrefix(_ prefix: String, of text: String) -> String {
+        text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+    }
+
     static func truncate(_ s: String, _ n: Int) -> String {
         let flat = s.replacingOccurrences(of: "\n", with: " ")
         return flat.count <= n ? flat : String(flat.prefix(n - 1)) + "…"
@@ -58,6 +63,15 @@ enum Output {
         let r = snapshot.record
         var out: [String] = []
         out.append("saga \(r.id)  \(r.workflow)@\(r.version)  \(colored(r.status.rawValue))")
+        if let damage = r.damage, damage != snapshot.journalError {
+            out.append("  " + colored("damaged") + ": \(damage)")
+        }
+        if snapshot.state == nil {
+            // Said before anything else: the status above is the row's summary, which nothing here confirms.
+            out.append("  " + colored("journal does not replay") + ": " + (snapshot.journalError ?? "the state machine refused it"))
+            out.append("  the status above is the database row's summary; the steps cannot be known. A worker parks such a")
+            out.append("  saga: repair it from a backup (Docs/operations.md, \"Parked sagas\")")
+        }
         out.append("  created \(SagaTime.format(r.createdAt))   updated \(SagaTime.format(r.updatedAt))")
         out.append("  input   \(truncate(r.input.jsonString, 200))")
         if let key = r.key { out.append("  key     \(truncate(key, 200))") }
@@ -76,6 +90,9 @@ enum Output {
                 ]
             }
             out.append(indent(table(["STEP", "STATUS", "ATTEMPTS", "COMP", "OUTPUT", "LAST ERROR"], rows, colorColumn: 1)))
+        } else {
+            out.append("")
+            out.append("steps: not known (the journal does not replay)")
         }
         if let state = snapshot.state, !state.interventions.isEmpty {
             out.append("")

@@ -249,7 +249,11 @@ extension SagaEngine {
         }
         let snapshot = try await snapshot(sagaID: sagaID)
         guard var machine = snapshot.state else {
-            throw SagaError(.corruptJournal, "saga \(sagaID): its journal does not replay", sagaID: sagaID)
+            throw SagaError(
+                .corruptJournal,
+                "saga \(sagaID): its journal does not replay" + (snapshot.journalError.map { " (\($0))" } ?? ""),
+                sagaID: sagaID
+            )
         }
         let target: SagaIntervention
         if let wantedSeq {
@@ -427,7 +431,7 @@ extension SagaEngine {
             // Sagas this job already handed back (owner "reconciliation", lease expired) wait for a worker's claim.
             guard let owner = record.owner, owner != configuration.workerID, owner != SagaEngine.reconciliationActor
             else { continue }
-            let expired = (record.leaseExpiresAt ?? .distantPast) <= t
+            let expired = !record.hasLiveLease(now: t)
             if expired || SagaEngine.isDeadLocalWorker(owner) {
                 // Hand over with an already expired lease: the next worker's claim takes it.
                 if try await store.takeOver(sagaID: record.id, from: owner, owner: SagaEngine.reconciliationActor, leaseUntil: t) {

@@ -243,7 +243,11 @@ extension SagaEngine {
             // nudge it through the mailbox.
             if let wake, armedWake == nil || wake < armedWake!.at {
                 if let armedWake { timers.cancel(armedWake.token) }
-                let delay = Duration.milliseconds(Int64((max(0, wake.timeIntervalSince(now())) * 1000).rounded(.up)))
+                // At most `SagaDuration.maximum`: a retry time read from a damaged journal (a huge `retryAfterMs`,
+                // an event dated 9999) must not overflow the clock's sleep.
+                let delay = Duration.milliseconds(
+                    min(Int64((max(0, wake.timeIntervalSince(now())) * 1000).rounded(.up)), SagaDuration.maximumMilliseconds)
+                )
                 wakeTimers += 1
                 let number = wakeTimers
                 armedWake = (wake, number, timers.schedule(after: delay) { mailbox.post(.timer(number)) })

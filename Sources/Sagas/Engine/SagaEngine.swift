@@ -326,18 +326,27 @@ public final class SagaEngine: Service, Sendable {
     /// A saga's record, journal and derived state.
     public func snapshot(sagaID: String) async throws -> SagaSnapshot {
         guard let record = try await store.saga(id: sagaID) else { throw SagaError.notFound(sagaID) }
-        let events = try await store.events(sagaID: sagaID)
+        // A journal that does not replay (a damaged row, an event the store cannot decode or the machine refuses, a
+        // pinned definition that does not load) is shown with the error, not refused: a person must see it.
+        var events: [SagaEvent] = []
+        var journalError: String?
+        do {
+            events = try await store.events(sagaID: sagaID)
+        } catch let error as SagaError where error.code == .corruptJournal {
+            journalError = error.message
+        }
         var machine: SagaStateMachine?
-        if let definition = try? definition(of: record) {
-            var m = SagaStateMachine(sagaID: sagaID, definition: definition)
-            var ok = true
-            for event in events where ok {
-                do { try m.apply(event) } catch { ok = false }
+        if journalError == nil {
+            do {
+                var m = SagaStateMachine(sagaID: sagaID, definition: try definition(of: record))
+                for event in events { try m.apply(event) }
+                machine = m
+            } catch {
+                journalError = "\(error)"
             }
-            if ok { machine = m }
         }
         let reruns = try await store.list(SagaQuery(rerunOf: sagaID, limit: 100)).map(\.id)
-        return SagaSnapshot(record: record, events: events, state: machine, reruns: reruns)
+        return SagaSnapshot(record: record, events: events, state: machine, reruns: reruns, journalError: journalError)
     }
 
     /// A new saga id: time-ordered and unique.
@@ -369,6 +378,8 @@ public final class SagaEngine: Service, Sendable {
     }
 
     func definition(of record: SagaRecord) throws(SagaError) -> SagaDefinition {
+        // A row the store could not read in full never runs: its input or definition is a placeholder.
+        if let damage = record.damage { throw SagaError(.corruptJournal, damage, sagaID: record.id) }
         if let cached = definitions.withLock({ $0.lookup(record.definition) }) { return cached }
         let result = WorkflowLoader.load(string: record.definition, file: "saga \(record.id) (pinned definition)")
         guard let definition = result.definition else {
@@ -699,6 +710,8 @@ public struct SagaSnapshot: Sendable {
     public var state: SagaStateMachine?
     /// The ids of the sagas that rerun this one (`saga rerun`), newest first.
     public var reruns: [String] = []
+    /// Why the journal does not replay (`state` is `nil`), naming the saga; `nil` when it replays.
+    public var journalError: String? = nil
 }
 
 /// Shared between a worker's slots.
