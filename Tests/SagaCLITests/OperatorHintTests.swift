@@ -135,3 +135,77 @@ struct RefusedOptionTests {
         #expect(try box.run(["list", "--log-level", "ERROR"]).stderr.contains("log level") == false)
     }
 }
+
+/// `--workflow` takes what the WORKFLOW column prints.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct WorkflowFilterTests {
+    @Test func listAndInterventionsTakeNameAtVersion() throws {
+        let box = try CLISandbox()
+        try box.writeScript("ok.sh", #"echo '{}'"#)
+        let v1 = commandWorkflow("two", steps: [("a", ["./scripts/ok.sh"], #""kind": "readonly""#)])
+        try box.writeWorkflow("two", v1)
+        try box.writeWorkflow("two-v2", v1.replacingOccurrences(of: #""version": 1"#, with: #""version": 2"#))
+        #expect(try box.run(["run", "two@1", "--id", "first"]).status == 0)
+        #expect(try box.run(["run", "two@2", "--id", "second"]).status == 0)
+
+        let one = try box.run(["list", "--workflow", "two@1"])
+        #expect(one.status == 0, "\(one)")
+        #expect(one.stdout.contains("first") && one.stdout.contains("two@1") && !one.stdout.contains("second"), "\(one)")
+        let json = try box.run(["list", "--workflow", "two@2", "--json"])
+        #expect(try json.json().arrayValue?.compactMap { $0["id"]?.stringValue } == ["second"], "\(json)")
+        let both = try box.run(["list", "--workflow", "two", "--json"])
+        #expect(try both.json().arrayValue?.count == 2, "\(both)")
+        #expect(try box.run(["interventions", "--workflow", "two@1"]).status == 0)
+
+        for bad in ["two@", "two@x", "@1", "two@0"] {
+            let refused = try box.run(["list", "--workflow", bad])
+            #expect(refused.status == 2, "\(bad): \(refused)")
+            #expect(refused.stderr.contains("expected NAME or NAME@VERSION"), "\(bad): \(refused)")
+        }
+    }
+}
+
+/// Ids an operator could not address afterwards are refused; ids are echoed short.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct SagaIDTests {
+    @Test func idsThatStartWithADashOrHoldControlCharactersOrAreTooLongAreRefused() throws {
+        let box = try CLISandbox()
+        try box.writeScript("ok.sh", #"echo '{}'"#)
+        try box.writeWorkflow("one", commandWorkflow("one", steps: [("a", ["./scripts/ok.sh"], #""kind": "readonly""#)]))
+        let long = String(repeating: "x", count: 10_000)
+        for id in ["-x", "--json", "a\u{01}b", "a\nb", long] {
+            for command in [["submit", "one", "--id=\(id)"], ["run", "one", "--id=\(id)"]] {
+                let result = try box.run(command)
+                #expect(result.status == 2, "\(command): \(result)")
+                #expect(result.stderr.hasPrefix("error: invalid saga id '"), "\(result)")
+                #expect(result.stderr.contains("not starting with '-'"), "\(result)")
+                #expect(result.stderr.count < 300, "the id is echoed in full: \(result.stderr.count) characters")
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(result)")
+            }
+        }
+        #expect(try box.run(["list", "--json"]).json().arrayValue?.isEmpty == true, "nothing was journaled")
+        // The longest id that is allowed still works.
+        let longest = String(repeating: "y", count: 128)
+        #expect(try box.submit(["one", "--id", longest]) == longest)
+        #expect(try box.run(["submit", "one", "--id", longest + "y"]).status == 2)
+    }
+
+    @Test func idsThatDoNotExistAreEchoedShort() throws {
+        let box = try CLISandbox()
+        try box.writeScript("ok.sh", #"echo '{}'"#)
+        try box.writeWorkflow("one", commandWorkflow("one", steps: [("a", ["./scripts/ok.sh"], #""kind": "readonly""#)]))
+        _ = try box.submit(["one", "--id", "known"])
+        let long = String(repeating: "z", count: 10_000)
+        for command in [["show", long], ["cancel", long], ["resolve", long, "--retry"], ["resolve", "\(long)#3", "--retry"]] {
+            let result = try box.run(command)
+            #expect(result.status == 3, "\(result.status) \(result.stderr.prefix(200))")
+            #expect(result.stderr.count < 300, "echoed in full: \(result.stderr.count) characters")
+            #expect(result.stderr.contains("(10000 characters)"), "\(result.stderr.prefix(300))")
+        }
+        for id in ["", "#3", "known#", "known#x"] {
+            let result = try box.run(["resolve", id, "--retry"])
+            #expect(result.status == 2, "\(id): \(result)")
+            #expect(result.stderr.hasPrefix("error: invalid intervention id"), "\(id): \(result)")
+        }
+    }
+}

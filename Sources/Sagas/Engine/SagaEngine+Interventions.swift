@@ -241,11 +241,11 @@ extension SagaEngine {
         by: String,
         note: String?
     ) async throws -> SagaRecord {
-        let parts = id.split(separator: "#", maxSplits: 1).map(String.init)
+        let parts = id.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let sagaID = parts[0]
         let wantedSeq = parts.count == 2 ? Int(parts[1]) : nil
-        if parts.count == 2 && wantedSeq == nil {
-            throw SagaError(.invalidArgument, "invalid intervention id '\(id)': expected SAGA#NUMBER")
+        if sagaID.isEmpty || (parts.count == 2 && wantedSeq == nil) {
+            throw SagaError(.invalidArgument, "invalid intervention id '\(EchoedText.clip(id))': expected SAGA#NUMBER")
         }
         let snapshot = try await snapshot(sagaID: sagaID)
         guard var machine = snapshot.state else {
@@ -258,7 +258,7 @@ extension SagaEngine {
         let target: SagaIntervention
         if let wantedSeq {
             guard let found = machine.interventions.first(where: { $0.seq == wantedSeq }) else {
-                throw SagaError(.sagaNotFound, "no intervention \(id)", sagaID: sagaID)
+                throw SagaError(.sagaNotFound, "no intervention \(EchoedText.clip(id))", sagaID: sagaID)
             }
             target = found
         } else if let open = machine.openIntervention {

@@ -361,10 +361,12 @@ public final class SagaEngine: Service, Sendable {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
                 || b == 0x2E || b == 0x3A
         }
-        guard !id.isEmpty, id.utf8.count <= 128, allowed else {
+        // An id that starts with '-' would read as an option in every later command (`saga show -x`).
+        guard !id.isEmpty, id.utf8.count <= 128, allowed, !id.hasPrefix("-") else {
             throw SagaError(
                 .invalidArgument,
-                "invalid saga id '\(id)': use 1 to 128 letters, digits, '-', '_', '.' or ':'"
+                "invalid saga id '\(EchoedText.clip(id))': use 1 to 128 letters, digits, '-', '_', '.' or ':', "
+                    + "not starting with '-'"
             )
         }
     }
