@@ -209,3 +209,22 @@ struct SagaIDTests {
         }
     }
 }
+
+/// One problem, one diagnostic.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct DiagnosticOnceTests {
+    @Test(arguments: ["${steps.a.output", "${nope}", "${input."])
+    func aBadTemplateInACompensationIsNotAlsoAMissingCompensation(_ template: String) throws {
+        let box = try CLISandbox()
+        let path = try box.writeWorkflow(
+            "bt",
+            #"{"name": "bt", "version": 1, "steps": [{"name": "a", "action": {"command": {"argv": ["./ok.sh"]}}, "compensation": {"command": {"argv": ["./ok.sh", "\#(template)"]}}}]}"#
+        )
+        let result = try box.run(["validate", path])
+        #expect(result.status == 1, "\(result)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stdout)")
+        #expect(lines.first?.contains("error: invalid template in 'compensation'") == true, "\(result.stdout)")
+        #expect(!result.stdout.contains("has no compensation"), "\(result.stdout)")
+    }
+}
