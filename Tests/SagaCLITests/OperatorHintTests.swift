@@ -228,3 +228,20 @@ struct DiagnosticOnceTests {
         #expect(!result.stdout.contains("has no compensation"), "\(result.stdout)")
     }
 }
+
+extension DiagnosticOnceTests {
+    @Test(arguments: [["run", "bt"], ["submit", "bt"]])
+    func aWorkflowErrorIsPrintedOnce(_ command: [String]) throws {
+        let box = try CLISandbox()
+        try box.writeWorkflow(
+            "bt",
+            #"{"name": "bt", "version": 1, "steps": [{"name": "a", "kind": "readonly", "action": {"command": {"argv": ["./ok.sh", "${steps.nope.output}"]}}}, {"name": "b", "kind": "readonly", "timeout": "0s", "action": {"command": {"argv": ["./ok.sh"]}}}]}"#
+        )
+        let result = try box.run(command)
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.components(separatedBy: "names unknown step 'nope'").count == 2, "\(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "'timeout' must be longer than zero").count == 2, "\(result.stderr)")
+        let last = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix("error: invalid workflow ") && last.hasSuffix("bt.json: 2 errors (listed above)"), "\(result.stderr)")
+    }
+}
