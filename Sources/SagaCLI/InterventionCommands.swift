@@ -211,17 +211,23 @@ struct ReconcileCommand: SagaSubcommand {
             unknown outcomes, hands sagas whose worker is gone back to the workers, reports attempts running far \
             past their timeout, and prints what still needs a person. `saga worker` runs the same pass periodically.
             --once runs one pass now and retries every open intervention that has automatic retries left, \
-            whatever its schedule.
+            whatever its schedule: it acts (runs compensations again, uses up automatic retries, opens new \
+            interventions). --dry-run runs one pass that changes nothing and reports what it would do \
+            (would_retry, would_release) and everything waiting: interventions for a person, sagas no worker \
+            runs (stuck), parked sagas.
 
             Examples:
+              saga reconcile --dry-run
               saga reconcile --once
               saga reconcile --interval 1m --retry-interval 10m --max-retries 5
             """
     )
 
     @OptionGroup var global: GlobalOptions
-    @Flag(help: "Run one pass now, then exit.")
+    @Flag(help: "Run one pass now, then exit. It acts: it retries every open intervention with automatic retries left.")
     var once = false
+    @Flag(help: "Run one pass that changes nothing and report what it would do (with --once: what --once would do), then exit.")
+    var dryRun = false
     @Option(help: "Time between passes.")
     var interval: String = "1m"
     @Option(help: "Time between automatic retries of one intervention.")
@@ -240,26 +246,30 @@ struct ReconcileCommand: SagaSubcommand {
         }
         guard maxRetries >= 0 else { throw CLIError("--max-retries must be 0 or more", exitCode: CLI.ExitCodes.invalidInput) }
         let logger = global.makeLogger(defaultLevel: .warning)
-        let store = try global.openStore(.write)
+        // A dry run only reads: the database is opened read-only, so it cannot change anything.
+        let store = try global.openStore(dryRun ? .read : .write)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
         while true {
-            let report = try await CLI.guarded { try await engine.reconcile(policy: policy, force: once) }
-            ReconcileCommand.print(report, json: json)
-            if once { return }
+            let report = try await CLI.guarded {
+                try await engine.reconcile(policy: policy, force: once, dryRun: dryRun, reportWaiting: true)
+            }
+            ReconcileCommand.print(report, json: json, dryRun: dryRun)
+            if once || dryRun { return }
             try await Task.sleep(for: every)
         }
     }
 
-    static func print(_ report: ReconciliationReport, json: Bool) {
+    static func print(_ report: ReconciliationReport, json: Bool, dryRun: Bool = false) {
         if json {
             Swift.print(report.json.jsonString)
             return
         }
         if report.entries.isEmpty {
-            Swift.print("reconcile: nothing to do, nothing waiting for a person")
+            Swift.print("reconcile: nothing to do, nothing waiting for a person" + (dryRun ? " (dry run)" : ""))
             return
         }
+        if dryRun { Swift.print("reconcile --dry-run: nothing was changed; a pass would do this:") }
         let rows = report.entries.map { e in
             [e.action, e.sagaID, e.step ?? "", SagaDuration.format(.seconds(e.ageSeconds)), e.detail]
         }

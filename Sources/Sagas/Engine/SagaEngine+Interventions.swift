@@ -85,7 +85,9 @@ public struct ReconciliationPolicy: Sendable, Hashable {
 /// What one reconciliation pass did and what still needs a person.
 public struct ReconciliationReport: Sendable {
     public struct Entry: Sendable, Hashable {
-        /// `retried`, `skipped`, `released`, `needs_person`, `overdue`, `conflict`.
+        /// What the pass did: `retried`, `released`, `conflict`; what a dry run would do: `would_retry`,
+        /// `would_release`; what needs a person: `needs_person`, `overdue`, `stuck` (no worker runs it),
+        /// `parked` (its journal does not replay).
         public var action: String
         public var sagaID: String
         public var step: String?
@@ -104,10 +106,13 @@ public struct ReconciliationReport: Sendable {
 
     public var entries: [Entry] = []
 
+    /// The entries that need a person, rather than report what the pass did or would do.
+    public static let needsPersonActions: Set<String> = ["needs_person", "overdue", "stuck", "parked"]
+
     public var json: JSONValue {
         .object([
-            "actions": .array(entries.filter { $0.action != "needs_person" && $0.action != "overdue" }.map(\.json)),
-            "needsPerson": .array(entries.filter { $0.action == "needs_person" || $0.action == "overdue" }.map(\.json)),
+            "actions": .array(entries.filter { !Self.needsPersonActions.contains($0.action) }.map(\.json)),
+            "needsPerson": .array(entries.filter { Self.needsPersonActions.contains($0.action) }.map(\.json)),
         ])
     }
 }
@@ -357,9 +362,18 @@ extension SagaEngine {
     /// workers, and reports attempts running far past their timeout and what still needs a person.
     ///
     /// Safe beside workers and other reconcilers: resolutions are compare-and-set, sagas are driven under leases.
-    public func reconcile(policy: ReconciliationPolicy = .init(), force: Bool = false) async throws
-        -> ReconciliationReport
-    {
+    ///
+    /// - Parameters:
+    ///   - dryRun: change nothing: report `would_retry` and `would_release` instead of acting.
+    ///   - reportWaiting: also report, as needing a person, runnable sagas that no worker runs (`stuck`, as
+    ///     `saga list` marks them) and parked sagas (`parked`). A worker's own passes leave it off: its backlog
+    ///     is not stuck.
+    public func reconcile(
+        policy: ReconciliationPolicy = .init(),
+        force: Bool = false,
+        dryRun: Bool = false,
+        reportWaiting: Bool = false
+    ) async throws -> ReconciliationReport {
         var report = ReconciliationReport()
         let t = now()
         func age(_ date: Date) -> Int { Int(max(0, t.timeIntervalSince(date))) }
@@ -391,6 +405,17 @@ extension SagaEngine {
                     .init(
                         action: "needs_person", sagaID: intervention.sagaID, step: intervention.step,
                         detail: "\(intervention.id): \(intervention.reason) (automatic retry \(summary.automaticRetries + 1) of \(policy.maxAutomaticRetries) not yet due)",
+                        ageSeconds: age(intervention.openedAt)
+                    )
+                )
+                continue
+            }
+            if dryRun {
+                report.entries.append(
+                    .init(
+                        action: "would_retry", sagaID: intervention.sagaID, step: intervention.step,
+                        detail: "\(intervention.id): \(intervention.reason) (would be automatic retry "
+                            + "\(summary.automaticRetries + 1) of \(policy.maxAutomaticRetries))",
                         ageSeconds: age(intervention.openedAt)
                     )
                 )
@@ -433,6 +458,16 @@ extension SagaEngine {
             else { continue }
             let expired = !record.hasLiveLease(now: t)
             if expired || SagaEngine.isDeadLocalWorker(owner) {
+                if dryRun {
+                    report.entries.append(
+                        .init(
+                            action: "would_release", sagaID: record.id, step: record.currentStep,
+                            detail: "worker \(owner) is gone; would hand it back to the workers",
+                            ageSeconds: age(record.updatedAt)
+                        )
+                    )
+                    continue
+                }
                 // Hand over with an already expired lease: the next worker's claim takes it.
                 if try await store.takeOver(sagaID: record.id, from: owner, owner: SagaEngine.reconciliationActor, leaseUntil: t) {
                     report.entries.append(
@@ -463,7 +498,34 @@ extension SagaEngine {
                 )
             }
         }
+        if reportWaiting { try await reportWaitingSagas(into: &report, at: t, handled: Set(report.entries.map(\.sagaID))) }
         return report
+    }
+
+    /// Adds `stuck` entries for runnable sagas that no worker runs (`SagaRecord.isStuck`) and `parked` entries
+    /// for parked sagas, except those in `handled`.
+    private func reportWaitingSagas(into report: inout ReconciliationReport, at t: Date, handled: Set<String>) async throws {
+        func age(_ date: Date) -> Int { Int(max(0, t.timeIntervalSince(date))) }
+        let runnable = try await store.list(SagaQuery(statuses: SagaStatus.allCases.filter(\.isRunnable), limit: 1000))
+        for record in runnable.reversed() where record.isStuck(now: t) && !handled.contains(record.id) {
+            report.entries.append(
+                .init(
+                    action: "stuck", sagaID: record.id, step: record.currentStep,
+                    detail: "\(record.status.rawValue), no worker runs it and it made no progress for \(age(record.updatedAt))s: "
+                        + "start `saga worker`",
+                    ageSeconds: age(record.updatedAt)
+                )
+            )
+        }
+        for record in try await parkedSagas() where !handled.contains(record.id) {
+            report.entries.append(
+                .init(
+                    action: "parked", sagaID: record.id, step: record.currentStep,
+                    detail: "\(record.lastError ?? "its journal does not replay"); repair it from a backup",
+                    ageSeconds: age(record.updatedAt)
+                )
+            )
+        }
     }
 }
 
