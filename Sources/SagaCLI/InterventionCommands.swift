@@ -27,10 +27,13 @@ struct InterventionsCommand: SagaSubcommand {
     var workflow: String?
     @Option(help: "Only those open at least this long (e.g. 30m, 2h).")
     var olderThan: String?
+    @Option(help: "The reconciliation job's --max-retries, to count the automatic retries left (a workflow's own setting wins).")
+    var maxRetries: Int = ReconciliationPolicy().maxAutomaticRetries
     @Flag(help: "Print a JSON array.")
     var json = false
 
     func execute() async throws {
+        guard maxRetries >= 0 else { throw CLIError("--max-retries must be 0 or more", exitCode: CLI.ExitCodes.invalidInput) }
         var minimumAge: Duration?
         if let olderThan {
             guard let d = SagaDuration.parse(olderThan) else {
@@ -43,20 +46,27 @@ struct InterventionsCommand: SagaSubcommand {
         let list = try await CLI.guarded { try await engine.interventions(workflow: workflow, olderThan: minimumAge) }
         let now = Date()
         if json {
-            CLI.printJSON(.array(list.map { $0.json(now: now) }))
+            CLI.printJSON(.array(list.map { $0.json(now: now, maxAutomaticRetries: maxRetries) }))
             return
         }
         if list.isEmpty {
             print("no open interventions")
         } else {
             let rows = list.map { s in
-                [
+                let left = s.automaticRetriesLeft(maxAutomaticRetries: maxRetries)
+                let limit = s.workflowMaxAutomaticRetries ?? maxRetries
+                return [
                     s.intervention.id, "\(s.workflow)@\(s.version)", s.intervention.step, s.intervention.phase.rawValue,
-                    "\(s.attempts)", Output.age(s.intervention.openedAt, now: now),
+                    "\(s.attempts)", left == 0 ? "none left" : "\(left) of \(limit) left",
+                    Output.age(s.intervention.openedAt, now: now),
                     Output.truncate(s.lastError ?? s.intervention.reason, 50), s.suggestion,
                 ]
             }
-            print(Output.table(["ID", "WORKFLOW", "STEP", "PHASE", "ATTEMPTS", "AGE", "LAST ERROR", "SUGGESTED"], rows))
+            print(
+                Output.table(
+                    ["ID", "WORKFLOW", "STEP", "PHASE", "ATTEMPTS", "AUTO RETRIES", "AGE", "LAST ERROR", "SUGGESTED"], rows
+                )
+            )
         }
         let parked = try await CLI.guarded { try await engine.parkedSagas(workflow: workflow) }
         guard !parked.isEmpty else { return }

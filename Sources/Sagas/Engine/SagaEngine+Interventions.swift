@@ -16,9 +16,18 @@ public struct InterventionSummary: Sendable, Hashable {
     public var automaticRetries: Int
     /// What to do, in a few words.
     public var suggestion: String
+    /// The workflow's own `reconciliation.maxAutomaticRetries`, or `nil` when the job's setting applies.
+    public var workflowMaxAutomaticRetries: Int? = nil
 
-    /// The object `saga interventions --json` prints.
-    public func json(now: Date) -> JSONValue {
+    /// How many automatic retries the reconciliation job may still make, when it runs with `maxAutomaticRetries`
+    /// (`--max-retries`) and the workflow does not set its own.
+    public func automaticRetriesLeft(maxAutomaticRetries: Int) -> Int {
+        max(0, (workflowMaxAutomaticRetries ?? maxAutomaticRetries) - automaticRetries)
+    }
+
+    /// The object `saga interventions --json` prints; `automaticRetriesLeft` assumes the job's
+    /// `maxAutomaticRetries` (`--max-retries`, default 3) where the workflow sets none.
+    public func json(now: Date, maxAutomaticRetries: Int = ReconciliationPolicy().maxAutomaticRetries) -> JSONValue {
         var o: [String: JSONValue] = [
             "id": .string(intervention.id),
             "saga": .string(intervention.sagaID),
@@ -30,6 +39,7 @@ public struct InterventionSummary: Sendable, Hashable {
             "errors": .array(errors.map { .string($0) }),
             "attempts": .integer(attempts),
             "automaticRetries": .integer(automaticRetries),
+            "automaticRetriesLeft": .integer(automaticRetriesLeft(maxAutomaticRetries: maxAutomaticRetries)),
             "openedAt": .string(SagaTime.format(intervention.openedAt)),
             "ageSeconds": .integer(Int(max(0, now.timeIntervalSince(intervention.openedAt)))),
             "actions": .array(intervention.actions.map { .string($0) }),
@@ -224,7 +234,8 @@ extension SagaEngine {
             errors: errors,
             attempts: attempts,
             automaticRetries: automatic,
-            suggestion: suggestion
+            suggestion: suggestion,
+            workflowMaxAutomaticRetries: machine.definition.reconciliation?.maxAutomaticRetries
         )
     }
 
