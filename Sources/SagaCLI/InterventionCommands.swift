@@ -59,7 +59,13 @@ struct InterventionsCommand: SagaSubcommand {
                     s.intervention.id, "\(s.workflow)@\(s.version)", s.intervention.step, s.intervention.phase.rawValue,
                     "\(s.attempts)", left == 0 ? "none left" : "\(left) of \(limit) left",
                     Output.age(s.intervention.openedAt, now: now),
-                    Output.truncate(s.lastError ?? s.intervention.reason, 50), s.suggestion,
+                    Output.truncate(
+                        Output.withoutContext(
+                            s.lastError ?? s.intervention.reason, saga: s.intervention.sagaID, step: s.intervention.step
+                        ),
+                        50
+                    ),
+                    s.suggestion,
                 ]
             }
             print(
@@ -75,7 +81,7 @@ struct InterventionsCommand: SagaSubcommand {
                 + "intervention to resolve; repair from a backup (Docs/operations.md, \"Parked sagas\")"
         )
         let rows = parked.map { r in
-            [r.id, "\(r.workflow)@\(r.version)", Output.age(r.updatedAt, now: now), Output.truncate(r.lastError ?? "", 90)]
+            [r.id, "\(r.workflow)@\(r.version)", Output.age(r.updatedAt, now: now), Output.truncate(Output.withoutContext(r.lastError ?? "", saga: r.id, step: r.currentStep), 90)]
         }
         print(Output.table(["SAGA", "WORKFLOW", "AGE", "LAST ERROR"], rows))
     }

@@ -60,7 +60,7 @@ struct ListCommand: SagaSubcommand {
             }
             let key: String = r.key ?? ""
             let step: String = r.currentStep ?? ""
-            let problem: String = r.damage.map { Output.dropPrefix("saga \(r.id): ", of: $0) } ?? r.lastError ?? ""
+            let problem: String = Output.withoutContext(r.damage ?? r.lastError ?? "", saga: r.id, step: r.currentStep)
             let error: String = Output.truncate(problem, 60)
             return [r.id, "\(r.workflow)@\(r.version)", status, key, step, Output.age(r.createdAt, now: now), error]
         }
@@ -115,7 +115,7 @@ struct ShowCommand: SagaSubcommand {
         let first = snapshot.events.first?.at ?? Date()
         try await CLI.guarded {
             for try await event in engine.follow(sagaID: id, after: snapshot.record.lastSeq) {
-                Output.printNow(Output.eventRow(event, since: first).filter { !$0.isEmpty }.joined(separator: "  "))
+                Output.printNow(Output.eventRow(event, since: first, sagaID: id).filter { !$0.isEmpty }.joined(separator: "  "))
             }
         }
         let final = try await CLI.guarded { try await store.saga(id: id) }

@@ -48,9 +48,14 @@ enum Output {
         return SagaDuration.format(.milliseconds(Int64(seconds * 1000))).replacingOccurrences(of: ".", with: ".")
     }
 
-    /// `text` without `prefix`, when it starts with it (a column already shows what the prefix names).
-    static func dropPrefix(_ prefix: String, of text: String) -> String {
-        text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+    /// An error as a table cell shows it, beside columns that already name its saga and step: without the
+    /// `saga ID, step NAME: ` (or `saga ID: `) it starts with, so that a cut cell still shows what went wrong.
+    /// A prefix naming another step keeps `step OTHER: `.
+    static func withoutContext(_ text: String, saga: String, step: String?) -> String {
+        var text = text
+        if let step { text = text.replacingOccurrences(of: "saga \(saga), step \(step): ", with: "") }
+        text = text.replacingOccurrences(of: "saga \(saga), step ", with: "step ")
+        return text.replacingOccurrences(of: "saga \(saga): ", with: "")
     }
 
     static func truncate(_ s: String, _ n: Int) -> String {
@@ -77,7 +82,7 @@ enum Output {
         if let key = r.key { out.append("  key     \(truncate(key, 200))") }
         if let of = r.rerunOf { out.append("  rerun of \(of)") }
         if !snapshot.reruns.isEmpty { out.append("  rerun as \(snapshot.reruns.joined(separator: ", "))") }
-        if let reason = snapshot.state?.reason { out.append("  reason  \(reason)") }
+        if let reason = snapshot.state?.reason { out.append("  reason  \(withoutContext(reason, saga: r.id, step: nil))") }
         if r.isStuck(now: now) { out.append("  " + colored("stuck") + ": no worker holds this saga; start `saga worker` to resume it") }
         if let cancel = r.cancelReason { out.append("  cancel requested: \(cancel)") }
         if let state = snapshot.state {
@@ -86,7 +91,8 @@ enum Output {
             let rows = state.steps.map { s in
                 [
                     s.name, s.status, "\(s.attempts)", "\(s.compensationAttempts)",
-                    truncate(s.output?.jsonString ?? "", 50), truncate(s.lastError ?? "", 60),
+                    truncate(s.output?.jsonString ?? "", 50),
+                    truncate(withoutContext(s.lastError ?? "", saga: r.id, step: s.name), 60),
                 ]
             }
             out.append(indent(table(["STEP", "STATUS", "ATTEMPTS", "COMP", "OUTPUT", "LAST ERROR"], rows, colorColumn: 1)))
@@ -100,31 +106,33 @@ enum Output {
             let rows = state.interventions.map { i in
                 [
                     i.id, i.step, i.phase.rawValue, i.resolution == nil ? "open" : "resolved",
-                    i.resolution.map { "\($0.action) by \($0.by)" + ($0.note.map { ": \($0)" } ?? "") } ?? truncate(i.reason, 60),
+                    i.resolution.map { "\($0.action) by \($0.by)" + ($0.note.map { ": \($0)" } ?? "") } ?? truncate(withoutContext(i.reason, saga: r.id, step: i.step), 60),
                 ]
             }
             out.append(indent(table(["ID", "STEP", "PHASE", "STATE", "RESOLUTION OR REASON"], rows, colorColumn: nil)))
         }
         out.append("")
         out.append("timeline:")
-        out.append(indent(timeline(snapshot.events)))
+        out.append(indent(timeline(snapshot.events, sagaID: r.id)))
         return out.joined(separator: "\n")
     }
 
-    static func timeline(_ events: [SagaEvent]) -> String {
+    static func timeline(_ events: [SagaEvent], sagaID: String? = nil) -> String {
         guard let first = events.first?.at else { return "(no events)" }
-        return table(["SEQ", "AT", "EVENT", "STEP", "DETAIL"], events.map { eventRow($0, since: first) }, colorColumn: 2)
+        return table(["SEQ", "AT", "EVENT", "STEP", "DETAIL"], events.map { eventRow($0, since: first, sagaID: sagaID) }, colorColumn: 2)
     }
 
     /// One timeline row: number, time since `since`, type, step, and the details that matter.
-    static func eventRow(_ e: SagaEvent, since first: Date) -> [String] {
+    static func eventRow(_ e: SagaEvent, since first: Date, sagaID: String? = nil) -> [String] {
         let seconds: Double = Swift.min(Swift.max(0, e.at.timeIntervalSince(first)), 1e12)
         let millis: Int64 = Int64(seconds * 1000)
         let offset: String = "+" + SagaDuration.format(.milliseconds(millis))
         var detail: [String] = []
         if let attempt = e.attempt { detail.append("attempt \(attempt)") }
         if let d = e.durationMs { detail.append("\(d)ms") }
-        if let error = e.error { detail.append(truncate(error, 80)) }
+        if let error = e.error {
+            detail.append(truncate(sagaID.map { withoutContext(error, saga: $0, step: e.step) } ?? error, 80))
+        }
         if let output = e.output, output != .null { detail.append("→ " + truncate(output.jsonString, 60)) }
         if e.type == .interventionResolved, let data = e.data {
             var words = "\(data["action"]?.stringValue ?? "?") by \(data["by"]?.stringValue ?? "?")"
