@@ -48,6 +48,11 @@ enum Output {
         return SagaDuration.format(.milliseconds(Int64(seconds * 1000))).replacingOccurrences(of: ".", with: ".")
     }
 
+    /// A time relative to `now`: `in 12s`, or `5s ago`.
+    static func relative(_ date: Date, now: Date) -> String {
+        date >= now ? "in " + age(now, now: date) : age(date, now: now) + " ago"
+    }
+
     /// An error as a table cell shows it, beside columns that already name its saga and step: without the
     /// `saga ID, step NAME: ` (or `saga ID: `) it starts with, so that a cut cell still shows what went wrong.
     /// A prefix naming another step keeps `step OTHER: `.

@@ -92,3 +92,10 @@ extension SagaEngine {
         return updated
     }
 }
+
+extension SagaEngine {
+    /// The workers that hold leases now: who they are, the sagas they hold, and whether their leases are live.
+    public func workers() async throws -> [SagaWorkerSummary] {
+        try await store.workers(now: now())
+    }
+}
