@@ -103,12 +103,17 @@ struct ResolveCommand: SagaSubcommand {
               saga resolve s-123 --retry
               saga resolve 's-123#14' --skip --note "refunded by hand, ticket 4411"
               saga resolve s-123 --abandon --note "customer compensated off-system" --by alice
+              saga resolve --all --workflow order@2 --retry --yes
+
+            --all resolves the open intervention of every saga the filters select (default: --status \
+            needs_intervention), each journaled on its own; without --yes it only counts them. It goes on past \
+            failures (a saga whose intervention was resolved meanwhile, a parked saga) and reports them (exit 1).
             """
     )
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "An intervention id (SAGA#SEQ) or a saga id.")
-    var id: String
+    @Argument(help: "An intervention id (SAGA#SEQ) or a saga id (or --all with filters).")
+    var id: String?
     @Flag(help: "Run the failed compensation or step again.")
     var retry = false
     @Flag(help: "Carry on as if it had succeeded (it was done by hand).")
@@ -132,8 +137,13 @@ struct ResolveCommand: SagaSubcommand {
     var run = false
     @Flag(help: "Print the saga's summary as JSON.")
     var json = false
+    @OptionGroup var batch: BatchOptions
 
     func execute() async throws {
+        try batch.validate(id: id, command: "resolve")
+        if batch.all && (run || input != nil) {
+            throw CLIError("--run and --input go with one saga, not with --all", exitCode: CLI.ExitCodes.invalidInput)
+        }
         let chosen = [retry, skip, abandon].filter { $0 }.count
         guard chosen == 1 else {
             throw CLIError("choose exactly one of --retry, --skip and --abandon", exitCode: CLI.ExitCodes.invalidInput)
@@ -169,6 +179,14 @@ struct ResolveCommand: SagaSubcommand {
         let who = by ?? Self.currentUser()
         let store = try global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
+        guard let id else {
+            let note = self.note
+            try await batch.run(verb: "resolve (\(resolution.actionName))", json: json, engine: engine, defaultStatuses: [.needsIntervention]) {
+                sagaID in
+                _ = try await engine.resolve(sagaID, resolution, by: who, note: note)
+            }
+            return
+        }
         var record = try await CLI.guarded { try await engine.resolve(id, resolution, by: who, note: note) }
         if run && !abandon {
             let sagaID = record.id
