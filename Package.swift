@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SagasHTTP", targets: ["SagasHTTP"]),
         .library(name: "SagasCommand", targets: ["SagasCommand"]),
         .library(name: "SagasBenchmark", targets: ["SagasBenchmark"]),
+        .library(name: "SagasMetrics", targets: ["SagasMetrics"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -29,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -69,6 +73,17 @@ let package = Package(
             dependencies: ["Sagas", "SagasTesting"],
             swiftSettings: swiftSettings
         ),
+        // Metrics through swift-metrics: an engine observer (counters, timers) and a sampler (gauges).
+        .target(
+            name: "SagasMetrics",
+            dependencies: [
+                "Sagas",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP executor: the only target that knows NIO and AsyncHTTPClient (the core stays free of them).
         .target(
             name: "SagasHTTP",
@@ -104,8 +119,12 @@ let package = Package(
                 "SagasBenchmark",
                 "SagasCommand",
                 "SagasHTTP",
+                "SagasMetrics",
                 "SagasSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -119,6 +138,17 @@ let package = Package(
                 "SagasCommand",
                 "SagasTesting",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagasMetricsTests",
+            dependencies: [
+                "Sagas",
+                "SagasMetrics",
+                "SagasTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

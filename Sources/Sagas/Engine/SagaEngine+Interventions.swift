@@ -351,6 +351,7 @@ extension SagaEngine {
         }
         let expected = machine.lastSeq
         for event in events { try machine.apply(event) }
+        let began = ContinuousClock.now
         try await store.appendUnowned(
             events,
             sagaID: sagaID,
@@ -358,6 +359,7 @@ extension SagaEngine {
             progress: SagaProgress(status: machine.status),
             now: at
         )
+        notify(.appendedUnowned, snapshot.record, events: events, status: machine.status, since: began, by: by)
         logger.notice(
             "intervention resolved",
             metadata: [

@@ -77,6 +77,7 @@ extension SagaEngine {
             }
             if replays, machine.lastSeq == record.lastSeq { try machine.apply(event) }
         }
+        let began = ContinuousClock.now
         try await store.appendUnowned(
             [event],
             sagaID: sagaID,
@@ -84,6 +85,7 @@ extension SagaEngine {
             progress: SagaProgress(status: .failed, currentStep: record.currentStep, lastError: event.error),
             now: at
         )
+        notify(.appendedUnowned, record, events: [event], status: .failed, since: began, by: by)
         logger.notice(
             "saga terminated",
             metadata: ["saga.id": "\(sagaID)", "by": "\(by)", "reason": "\(reason)"]

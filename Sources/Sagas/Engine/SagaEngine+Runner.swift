@@ -87,6 +87,7 @@ extension SagaEngine {
     private func park(_ record: SagaRecord, because error: SagaError) async {
         let reason = "its journal does not replay: \(error.message)"
         do {
+            let began = ContinuousClock.now
             try await store.append(
                 [],
                 sagaID: record.id,
@@ -94,6 +95,7 @@ extension SagaEngine {
                 progress: SagaProgress(status: .needsIntervention, lastError: reason),
                 leaseUntil: leaseDeadline()
             )
+            notify(.appended, record, events: [], status: .needsIntervention, since: began)
             logger.error("saga parked: \(reason)", metadata: ["saga.id": "\(record.id)"])
         } catch {
             logger.error("cannot park saga whose journal does not replay: \(error)", metadata: ["saga.id": "\(record.id)"])
@@ -461,6 +463,7 @@ extension SagaEngine {
             preconditionFailure("a leased creation needs a SagaStoreCreatingLeased")
         }
         let leaseUntil = leaseDeadline()
+        let began = ContinuousClock.now
         let creation = try await store.createLeased(
             record,
             events: journal.events,
@@ -469,6 +472,7 @@ extension SagaEngine {
             leaseUntil: leaseUntil
         )
         guard case .created = creation else { return false }
+        notify(.created, record, events: journal.events, status: status, since: began)
         // Its lease is renewed from now on.
         state.withLock {
             _ = $0.active.insert(journal.sagaID)
@@ -487,7 +491,9 @@ extension SagaEngine {
         while true {
             do {
                 let leaseUntil = leaseDeadline()
+                let began = ContinuousClock.now
                 try await appendChecked(journal, status: status, leaseUntil: leaseUntil)
+                notify(.appended, journal.summary, events: journal.events, status: status, since: began)
                 journal.written(status: status, owner: configuration.workerID, leaseUntil: leaseUntil)
                 return
             } catch let error as SagaError

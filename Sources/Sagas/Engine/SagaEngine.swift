@@ -67,6 +67,7 @@ public final class SagaEngine: Service, Sendable {
     let clock: any Clock<Duration>
     let now: @Sendable () -> Date
     private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
+    private let observers = Mutex<[any SagaObserver]>([])
     let state = Mutex(EngineState())
     /// Attempt timeouts, retry wake-ups and lease renewal, served by one task.
     let timers: EngineTimers
@@ -139,6 +140,44 @@ public final class SagaEngine: Service, Sendable {
         executors.withLock { $0[kind] = executor }
     }
 
+    /// How many sagas this engine holds leases on now (driving them, or taken over and waiting for a slot).
+    public var sagasHeld: Int {
+        state.withLock { $0.active.count }
+    }
+
+    /// Adds an observer that sees every write this engine makes, after it is durable (``SagaObserver``).
+    public func add(observer: any SagaObserver) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    /// Tells the observers about a write that `record` describes (its workflow, version and creation time).
+    func notify(
+        _ kind: SagaNotice.Kind,
+        _ record: SagaRecord,
+        events: [SagaEvent],
+        status: SagaStatus,
+        since started: ContinuousClock.Instant,
+        runnableSince: Date? = nil,
+        by: String? = nil
+    ) {
+        let current = observers.withLock { $0 }
+        guard !current.isEmpty else { return }
+        let notice = SagaNotice(
+            kind: kind,
+            sagaID: record.id,
+            workflow: record.workflow,
+            version: record.version,
+            events: events,
+            status: status,
+            createdAt: record.createdAt,
+            runnableSince: runnableSince,
+            duration: ContinuousClock.now - started,
+            at: now(),
+            by: by ?? configuration.workerID
+        )
+        for observer in current { observer.observe(notice) }
+    }
+
     func executor(for kind: StepAction.Kind) -> (any StepExecutor)? {
         executors.withLock { $0[kind] }
     }
@@ -164,7 +203,11 @@ public final class SagaEngine: Service, Sendable {
     ) async throws -> SagaRecord {
         let (record, started) = try prepareStart(definition, input: input, id: id, baseDirectory: baseDirectory)
         let sagaID = record.id
+        let began = ContinuousClock.now
         let creation = try await store.create(record, events: [started])
+        if case .created(let created) = creation {
+            notify(.created, created, events: [started], status: created.status, since: began)
+        }
         if case .existing = creation {
             logger.debug("saga already exists", metadata: ["saga.id": "\(sagaID)"])
         } else {
@@ -295,12 +338,14 @@ public final class SagaEngine: Service, Sendable {
                 try await clock.sleep(for: configuration.pollInterval)
                 continue
             }
+            let began = ContinuousClock.now
             if let claimed = try await store.claim(
                 sagaID: sagaID,
                 owner: configuration.workerID,
                 now: now(),
                 leaseUntil: leaseDeadline()
             ) {
+                notify(.claimed, claimed, events: [], status: claimed.status, since: began, runnableSince: current.updatedAt)
                 _ = try await drive(claimed)
             } else if try await takeOverIfOwnerDead(current) == false {
                 try await clock.sleep(for: configuration.pollInterval)
@@ -555,12 +600,16 @@ public final class SagaEngine: Service, Sendable {
         case .no:
             break
         }
+        let began = ContinuousClock.now
         let claimed = try await store.claimNext(
             owner: configuration.workerID,
             now: now(),
             leaseUntil: leaseDeadline(),
             limit: 1
         )
+        for record in claimed {
+            notify(.claimed, record, events: [], status: record.status, since: began, runnableSince: record.updatedAt)
+        }
         return claimed.first
     }
 
@@ -625,6 +674,7 @@ public final class SagaEngine: Service, Sendable {
         guard let owner = record.owner, owner != configuration.workerID,
             SagaEngine.isDeadLocalWorker(owner)
         else { return false }
+        let began = ContinuousClock.now
         let taken = try await store.takeOver(
             sagaID: record.id,
             from: owner,
@@ -632,6 +682,7 @@ public final class SagaEngine: Service, Sendable {
             leaseUntil: leaseDeadline()
         )
         if taken {
+            notify(.takenOver, record, events: [], status: record.status, since: began, runnableSince: record.updatedAt)
             logger.notice(
                 "took over saga from a worker that is gone",
                 metadata: ["saga.id": "\(record.id)", "previous.owner": "\(owner)"]
