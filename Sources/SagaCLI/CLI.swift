@@ -85,9 +85,14 @@ enum CLI {
     private static let bootstrapped = LockedFlag()
 
     /// Logs to standard error (standard output is for results).
-    static func bootstrapLogging(level: Logger.Level) {
+    static func bootstrapLogging(level: Logger.Level, json: Bool = false) {
         guard bootstrapped.set() else { return }
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -18,6 +18,15 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Log format on standard error: text, or json (one object per line, for log shippers).",
+            valueName: "format"
+        )
+    )
+    var logFormat: String = "text"
+
     /// Refuses an unknown `--log-level` (it used to fall back to the default silently).
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
@@ -25,6 +34,9 @@ struct GlobalOptions: ParsableArguments {
                 "unknown log level '\(logLevel)'; expected one of "
                     + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             )
+        }
+        if logFormat != "text" && logFormat != "json" {
+            throw ValidationError("unknown log format '\(Output.truncate(logFormat, 40))'; expected text or json")
         }
     }
 
@@ -58,7 +70,7 @@ struct GlobalOptions: ParsableArguments {
 
     func makeLogger(defaultLevel: Logger.Level) -> Logger {
         let level = logLevel.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
-        CLI.bootstrapLogging(level: level)
+        CLI.bootstrapLogging(level: level, json: logFormat == "json")
         var logger = Logger(label: "saga")
         logger.logLevel = level
         return logger
