@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SagasCommand", targets: ["SagasCommand"]),
         .library(name: "SagasBenchmark", targets: ["SagasBenchmark"]),
         .library(name: "SagasMetrics", targets: ["SagasMetrics"]),
+        .library(name: "SagasTracing", targets: ["SagasTracing"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -33,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
+        // Only the OTLP/HTTP exporter: the gRPC one costs minutes of build.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .target(
@@ -84,6 +88,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Spans for saga runs and attempts through swift-distributed-tracing (an engine tracer).
+        .target(
+            name: "SagasTracing",
+            dependencies: [
+                "Sagas",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP executor: the only target that knows NIO and AsyncHTTPClient (the core stays free of them).
         .target(
             name: "SagasHTTP",
@@ -121,7 +135,10 @@ let package = Package(
                 "SagasHTTP",
                 "SagasMetrics",
                 "SagasSQLite",
+                "SagasTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -182,7 +199,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SagaCLITests",
-            dependencies: ["Sagas", "SagasSQLite", "SagasTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Sagas",
+                "SagasSQLite",
+                "SagasTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // A loopback OTLP/HTTP receiver for the tracing tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -80,9 +80,35 @@ struct GlobalOptions: ParsableArguments {
 extension GlobalOptions {
     /// Resolves a WORKFLOW argument and journals a saga for it (or finds the saga with that id): what `run` and
     /// `submit` share. Commands run in the workflow file's folder.
-    func startSaga(_ workflow: String, input: JSONValue, id: String?, engine: SagaEngine) async throws -> SagaRecord {
+    func startSaga(
+        _ workflow: String,
+        input: JSONValue,
+        id: String?,
+        traceparent: String? = nil,
+        engine: SagaEngine
+    ) async throws -> SagaRecord {
         let catalog = WorkflowCatalog(directory: workflowsDirectory)
-        return try await CLI.guarded { try await engine.start(workflow: workflow, in: catalog, input: input, id: id) }
+        return try await CLI.guarded {
+            try await engine.start(workflow: workflow, in: catalog, input: input, id: id, traceparent: traceparent)
+        }
+    }
+}
+
+/// `--traceparent`: the W3C trace context a new saga joins.
+struct TraceOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "A W3C traceparent (00-TRACEID-SPANID-FLAGS) whose trace the saga's spans join; journaled with the saga.",
+            discussion: "Default: $TRACEPARENT (what a traced command step passes on), else a trace derived from the saga id.",
+            valueName: "traceparent"
+        )
+    )
+    var traceparent: String?
+
+    var value: String? {
+        if let traceparent { return traceparent }
+        let inherited = ProcessInfo.processInfo.environment["TRACEPARENT"] ?? ""
+        return SagaTraceContext(traceparent: inherited) == nil ? nil : inherited
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasTracing
 import ServiceLifecycle
 import UnixSignals
 
@@ -88,6 +89,11 @@ struct WorkerCommand: SagaSubcommand {
         if !untilIdle && reconcileInterval > .zero {
             let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
             services.append(.init(service: ReconcilerService(engine: engine, interval: reconcileInterval, policy: policy, logger: logger)))
+        }
+        if let tracing = try TracingExport.bootstrap() {
+            engine.use(tracer: SagaDistributedTracer())
+            // First in the group, so shut down last: it flushes the spans of the attempts that ended.
+            services.insert(.init(service: tracing), at: 0)
         }
         if let metricsAddress {
             services.append(.init(service: MetricsExport.instrument(engine, logger: logger)))

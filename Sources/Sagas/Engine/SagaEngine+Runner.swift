@@ -126,6 +126,11 @@ extension SagaEngine {
                 try machine.apply(event)
             }
         }
+        let sagaTrace = SagaTraceContext.of(sagaID: sagaID, started: started ?? recorded.first)
+        let runSpan = tracer?.startRun(
+            sagaID: sagaID, workflow: record.workflow, version: record.version, parent: sagaTrace
+        )
+        defer { runSpan?.end(outcome: machine.status.rawValue, error: nil) }
         if record.cancelRequestedAt != nil, let reason = record.cancelReason {
             state.withLock { $0.cancelRequests[sagaID] = reason }
         }
@@ -225,7 +230,9 @@ extension SagaEngine {
             }
             if !starts.isEmpty { CrashPoint.reach(.afterAttemptJournaled) }
             for plan in starts {
-                let context = makeContext(plan, machine: machine, record: record, logger: logger)
+                var context = makeContext(plan, machine: machine, record: record, logger: logger)
+                context.sagaTrace = sagaTrace
+                context.runSpan = runSpan
                 attempts.start(plan, context: context, definition: definition, engine: self, mailbox: mailbox)
             }
             if attempts.count == 0 && (shuttingDown || wake == nil) {
@@ -340,13 +347,18 @@ extension SagaEngine {
     ) async -> AttemptResult {
         let started = ContinuousClock.now
         var redactor = SecretRedactor.none
+        let span: (any SagaSpan)? = context.runSpan.flatMap { run in tracer?.startAttempt(context, run: run) }
         func finish(_ outcome: StepOutcome) -> AttemptResult {
             let elapsed = ContinuousClock.now - started
-            return AttemptResult(
-                plan: plan,
-                outcome: redactor.redact(outcome),
-                durationMs: Int(SagaDuration.milliseconds(elapsed))
-            )
+            let redacted = redactor.redact(outcome)
+            if let span {
+                switch redacted {
+                case .success, .notHappened: span.end(outcome: "succeeded", error: nil)
+                case .failure(let f): span.end(outcome: "failed", error: f.message)
+                case .unknown(let m): span.end(outcome: m.hasPrefix("interrupted") ? "interrupted" : "unknown", error: m)
+                }
+            }
+            return AttemptResult(plan: plan, outcome: redacted, durationMs: Int(SagaDuration.milliseconds(elapsed)))
         }
         guard let action = plan.step.action(for: plan.phase) else {
             return finish(.failure(.permanent("step '\(plan.step.name)' has no \(plan.phase.rawValue)")))
@@ -374,6 +386,7 @@ extension SagaEngine {
         redactor = SecretRedactor(secrets: resolution.secrets)
         // The executor redacts what it cuts (a snippet, a tail) before cutting it, and what it logs is redacted.
         var context = context
+        context.traceparent = span?.traceparent
         context.redact(with: redactor)
         var outcome = await executor.execute(spec: resolution.value, context: context)
         if timedOut.isSet {

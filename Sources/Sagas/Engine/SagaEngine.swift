@@ -68,6 +68,7 @@ public final class SagaEngine: Service, Sendable {
     let now: @Sendable () -> Date
     private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
     private let observers = Mutex<[any SagaObserver]>([])
+    private let tracers = Mutex<(any SagaTracer)?>(nil)
     let state = Mutex(EngineState())
     /// Attempt timeouts, retry wake-ups and lease renewal, served by one task.
     let timers: EngineTimers
@@ -145,6 +146,15 @@ public final class SagaEngine: Service, Sendable {
         state.withLock { $0.active.count }
     }
 
+    /// Traces saga runs and attempts with `tracer` (``SagaTracer``); `nil` turns tracing off.
+    public func use(tracer: (any SagaTracer)?) {
+        tracers.withLock { $0 = tracer }
+    }
+
+    var tracer: (any SagaTracer)? {
+        tracers.withLock { $0 }
+    }
+
     /// Adds an observer that sees every write this engine makes, after it is durable (``SagaObserver``).
     public func add(observer: any SagaObserver) {
         observers.withLock { $0.append(observer) }
@@ -191,6 +201,8 @@ public final class SagaEngine: Service, Sendable {
     ///   - input: checked against the workflow's `input` schema.
     ///   - id: the saga's id; a new one is generated when `nil`.
     ///   - baseDirectory: the workflow file's folder, where commands run.
+    ///   - traceparent: a W3C `traceparent` of the caller's trace: journaled with the saga, so that its spans join
+    ///     that trace on every worker (``SagaTraceContext``).
     /// - Throws: `.invalidInput` when the input does not match the schema; `.tooLarge` when it is larger than
     ///   `configuration.maxInputBytes`; `.sagaConflict` when the id exists with
     ///   another workflow or input; storage errors.
@@ -199,9 +211,12 @@ public final class SagaEngine: Service, Sendable {
         _ definition: SagaDefinition,
         input: JSONValue,
         id: String? = nil,
-        baseDirectory: String? = nil
+        baseDirectory: String? = nil,
+        traceparent: String? = nil
     ) async throws -> SagaRecord {
-        let (record, started) = try prepareStart(definition, input: input, id: id, baseDirectory: baseDirectory)
+        let (record, started) = try prepareStart(
+            definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
+        )
         let sagaID = record.id
         let began = ContinuousClock.now
         let creation = try await store.create(record, events: [started])
@@ -221,10 +236,18 @@ public final class SagaEngine: Service, Sendable {
         _ definition: SagaDefinition,
         input: JSONValue,
         id: String?,
-        baseDirectory: String?
+        baseDirectory: String?,
+        traceparent: String? = nil
     ) throws(SagaError) -> (SagaRecord, SagaEvent) {
         let sagaID = id ?? SagaEngine.newSagaID()
         try SagaEngine.checkID(sagaID)
+        if let traceparent, SagaTraceContext(traceparent: traceparent) == nil {
+            throw SagaError(
+                .invalidArgument,
+                "traceparent '\(EchoedText.clip(traceparent))' is not a W3C traceparent (00-TRACEID-SPANID-FLAGS)",
+                sagaID: sagaID
+            )
+        }
         let inputSize = input.jsonString.utf8.count
         if inputSize > configuration.maxInputBytes {
             throw SagaError(
@@ -264,6 +287,7 @@ public final class SagaEngine: Service, Sendable {
         )
         var data: [String: JSONValue] = ["input": input]
         if let key = record.key { data["key"] = .string(key) }
+        if let traceparent { data["traceparent"] = .string(traceparent.lowercased()) }
         let started = SagaEvent(seq: 1, at: at, type: .sagaStarted, data: .object(data))
         return (record, started)
     }
@@ -310,18 +334,23 @@ public final class SagaEngine: Service, Sendable {
         _ definition: SagaDefinition,
         input: JSONValue,
         id: String? = nil,
-        baseDirectory: String? = nil
+        baseDirectory: String? = nil,
+        traceparent: String? = nil
     ) async throws -> SagaRecord {
         if store is any SagaStoreCreatingLeased {
             // One write starts the saga, leases it and journals its first attempts; `run` then only reads it back.
-            if let started = try await executeLeased(definition, input: input, id: id, baseDirectory: baseDirectory) {
+            if let started = try await executeLeased(
+                definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
+            ) {
                 // The record the saga ended with, as the drive wrote it; read back only when the drive does not know
                 // it exactly (a cancel request, or it stopped at shutdown).
                 if let final = started.final { return final }
                 return try await run(sagaID: started.id)
             }
         }
-        let record = try await start(definition, input: input, id: id, baseDirectory: baseDirectory)
+        let record = try await start(
+            definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
+        )
         return try await run(sagaID: record.id)
     }
 
