@@ -50,9 +50,13 @@ struct RunCommand: SagaSubcommand {
             onSecond: { engine.abandonInFlightAttempts() }
         )
         defer { signals.stop() }
+        let catalog = WorkflowCatalog(directory: global.workflowsDirectory)
+        let traceparent = trace.value
         let record = try await TracingExport.withTracing(engine, logger: logger) {
-            let started = try await global.startSaga(workflow, input: value, id: id, traceparent: trace.value, engine: engine)
-            return try await CLI.guarded { try await engine.run(sagaID: started.id) }
+            // One write starts the saga, leases it to this process and journals its first attempts.
+            try await CLI.guarded {
+                try await engine.execute(workflow: workflow, in: catalog, input: value, id: id, traceparent: traceparent)
+            }
         }
         await EngineFactory.shutdown()
         let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: record.id) }

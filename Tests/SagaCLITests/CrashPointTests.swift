@@ -95,9 +95,9 @@ struct CrashPointTests {
     @Test func insideCommit() async throws {
         let box = try Self.sandbox()
         let plan = CrashSuite.plan(id: "p-commit")
-        // Transactions of `saga run`: 1 create, 2 claim, 3 a started, 4 a succeeded and b started (dies before
-        // COMMIT).
-        try Self.runAndCrash(box, plan, at: "inside-commit:4")
+        // Transactions of `saga run`: 1 the saga created, leased, with a started (one write); 2 a succeeded and b
+        // started (dies before COMMIT).
+        try Self.runAndCrash(box, plan, at: "inside-commit:2")
         let before = try await Self.journal(box, plan.id)
         #expect(Self.trace(before) == ["saga.started", "step.started:a"], "the transaction's events must be absent")
         #expect(Self.effects(box, "a", .action).count == 1)

@@ -38,6 +38,22 @@ extension SagaEngine {
         )
     }
 
+    /// Starts a saga of a workflow named in a folder (as ``start(workflow:in:input:id:traceparent:)``) and drives
+    /// it in this task until it is terminal or needs intervention. On a store that creates leased sagas, the saga
+    /// is started, leased and its first attempts journaled in one write.
+    public func execute(
+        workflow reference: String,
+        in catalog: WorkflowCatalog,
+        input: JSONValue,
+        id: String? = nil,
+        traceparent: String? = nil
+    ) async throws -> SagaRecord {
+        let (definition, path) = try catalog.resolve(reference)
+        return try await execute(
+            definition, input: input, id: id, baseDirectory: SagaEngine.folder(of: path), traceparent: traceparent
+        )
+    }
+
     static func folder(of path: String) -> String {
         URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
     }

@@ -1,0 +1,17 @@
+public import Foundation
+
+/// What the state machine asks the engine to do next.
+public enum SagaDecision: Sendable, Hashable {
+    /// Journal the start of an attempt, then run it.
+    case startAttempt(step: String, phase: StepPhase, attempt: Int)
+    /// Stop going forward and undo what may have taken effect; journal `saga.compensating` with the reason.
+    case beginCompensation(reason: String)
+    /// Journal `saga.completed`.
+    case complete
+    /// Journal `saga.compensated`.
+    case finishCompensated
+    /// Journal `saga.needs_intervention` for a step and phase.
+    case needIntervention(step: String, phase: StepPhase, reason: String)
+    /// Nothing to start before this time (a retry's backoff).
+    case wake(at: Date)
+}
