@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import Prometheus
 import Sagas
 import SagasMetrics
@@ -22,8 +23,15 @@ enum MetricsExport {
         registry.emitToString()
     }
 
+    /// The process's swift-metrics backend becomes this registry (once), so that libraries' own metrics (the `http`
+    /// executor's circuit breakers) reach the scrape too.
+    private static let bootstrapped: Void = {
+        MetricsSystem.bootstrap(factory)
+    }()
+
     /// Attaches the metrics observer to `engine` and returns the sampler service that sets its gauges.
     static func instrument(_ engine: SagaEngine, logger: Logger) -> SagaMetricsSampler {
+        _ = bootstrapped
         engine.add(observer: SagaMetrics(factory: factory))
         return SagaMetricsSampler(engine: engine, logger: logger, factory: factory)
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -82,7 +83,10 @@ public final class HTTPCircuitBreaker: Sendable {
             }
             return (.wait(until - t), false)
         }
-        if changed { logger.notice("circuit breaker half-open", metadata: ["host": "\(host)"]) }
+        if changed {
+            logger.notice("circuit breaker half-open", metadata: ["host": "\(host)"])
+            Self.report(.halfOpen, host: host)
+        }
         return admission
     }
 
@@ -110,6 +114,19 @@ public final class HTTPCircuitBreaker: Sendable {
         case .closed?: logger.notice("circuit breaker closed", metadata: ["host": "\(host)"])
         default: break
         }
+        if let change { Self.report(change, host: host) }
+    }
+
+    /// Sets the gauge `saga_circuit_breaker_state{host}` (through the bootstrapped swift-metrics backend): 0 closed,
+    /// 1 half-open, 2 open. Hosts are those that `http` steps call, a bounded set.
+    static func report(_ state: State, host: String) {
+        let value: Int
+        switch state {
+        case .closed: value = 0
+        case .halfOpen: value = 1
+        case .open: value = 2
+        }
+        Gauge(label: "saga_circuit_breaker_state", dimensions: [("host", host)]).record(value)
     }
 
     /// Gives back a trial slot whose call ended without telling anything (cancelled before it was sent).

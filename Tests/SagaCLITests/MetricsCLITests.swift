@@ -91,6 +91,32 @@ struct MetricsCLITests {
         #expect(second.wait(timeout: 20) == 0, "\(second.stderr)")
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs /usr/bin/curl"))
+    func aCircuitBreakerThatOpensShowsInTheScrape() throws {
+        let box = try CLISandbox()
+        // Port 1 on loopback refuses connections: five failures open the host's breaker.
+        try box.writeWorkflow("h", #"""
+            {"name": "h", "version": 1,
+             "defaults": {"retry": {"maxAttempts": 8, "initialInterval": "10ms", "maxInterval": "20ms"}, "timeout": "2s"},
+             "steps": [{"name": "call", "kind": "readonly", "action": {"http": {"method": "GET", "url": "http://127.0.0.1:1/x"}}}]}
+            """#)
+        _ = try box.submit(["h", "--id", "h-1"])
+        let worker = try box.start(["worker", "--metrics", "127.0.0.1:0", "--log-level", "error"])
+        defer { worker.signal(SIGKILL) }
+        var url: String?
+        #expect(eventually(timeout: 30) {
+            url = worker.stderr.split(separator: "\n").first { $0.hasPrefix("metrics on ") }.map { String($0.dropFirst(11)) }
+            return url != nil
+        })
+        let endpoint = try #require(url)
+        var text = ""
+        #expect(eventually(timeout: 30) {
+            text = Self.fetch(endpoint) ?? ""
+            return Self.value(text, #"saga_circuit_breaker_state{host="127.0.0.1:1"}"#) == 2
+        }, "\(text)")
+        #expect((Self.value(text, #"saga_step_attempts_total{workflow="h",step="call",phase="action",outcome="failed"}"#) ?? 0) >= 5)
+    }
+
     @Test func aBadMetricsAddressIsAUsageError() throws {
         let box = try CLISandbox()
         let result = try box.run(["worker", "--until-idle", "--metrics", "nope"])
