@@ -51,6 +51,10 @@ public struct SagaError: Error, Sendable, CustomStringConvertible {
         public static let schemaTooNew = Code("schema_too_new")
         /// A database file that does not exist.
         public static let databaseNotFound = Code("database_not_found")
+        /// A database server that cannot be reached (refused, closed, shutting down, timed out).
+        public static let databaseUnavailable = Code("database_unavailable")
+        /// A database server that refused the credentials (wrong password, unknown user, no password given).
+        public static let authenticationFailed = Code("authentication_failed")
     }
 
     public var code: Code
