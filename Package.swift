@@ -122,6 +122,7 @@ let package = Package(
                 "SagasBenchmark",
                 "SagasCommand",
                 "SagasHTTP",
+                "SagasPostgres",
                 "SagasSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -38,7 +38,7 @@ struct InterventionsCommand: SagaSubcommand {
             }
             minimumAge = d
         }
-        let store = try global.openStore(.read)
+        let store = try await global.openStore(.read)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         let list = try await CLI.guarded { try await engine.interventions(workflow: workflow, olderThan: minimumAge) }
         let now = Date()
@@ -151,7 +151,7 @@ struct ResolveCommand: SagaSubcommand {
             throw CLIError("--by must name who resolves", exitCode: CLI.ExitCodes.invalidInput)
         }
         let who = by ?? Self.currentUser()
-        let store = try global.openStore(.write)
+        let store = try await global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         var record = try await CLI.guarded { try await engine.resolve(id, resolution, by: who, note: note) }
         if run && !abandon {
@@ -240,7 +240,7 @@ struct ReconcileCommand: SagaSubcommand {
         }
         guard maxRetries >= 0 else { throw CLIError("--max-retries must be 0 or more", exitCode: CLI.ExitCodes.invalidInput) }
         let logger = global.makeLogger(defaultLevel: .warning)
-        let store = try global.openStore(.write)
+        let store = try await global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
         while true {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Sagas
+import SagasPostgres
 import SagasSQLite
 
 /// `saga migrate`: brings a database written by an older Sagas to the current schema.
@@ -27,7 +28,18 @@ struct MigrateCommand: SagaSubcommand {
     var json = false
 
     func execute() async throws {
-        let store = try global.openStore(.write)
+        if PostgresStoreConfiguration.isURL(global.databasePath) {
+            let store = try await global.openPostgresStore(.write)
+            let applied = try await CLI.guarded { try await store.appliedMigrations() }
+            let name = store.configuration.redactedURL
+            if json {
+                CLI.printJSON(["database": .string(name), "schemaVersion": .integer(applied.count)])
+            } else {
+                print("database \(name): schema version \(applied.count) (\(applied.joined(separator: ", ")))")
+            }
+            return
+        }
+        let store = try global.openSQLiteStore(.write)
         let version = try await CLI.guarded { try await store.connectionSettings().schemaVersion }
         if json {
             CLI.printJSON(["database": .string(store.path), "schemaVersion": .integer(version)])
