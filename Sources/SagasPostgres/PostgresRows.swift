@@ -20,21 +20,8 @@ struct PostgresStatement {
     var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
 }
 
-/// Columns and row decoding for the `sagas` and `saga_events` tables.
+/// Row decoding (the columns are `PostgresSchema.columns`) for the `sagas` and `saga_events` tables.
 enum PostgresRows {
-    /// The `sagas` columns a `SagaRecord` is read from, in the order `record(_:)` reads them by index; then the
-    /// lease epoch and the creation position.
-    static let columns = """
-        id, workflow, version, definition, base_directory, input, status, created_at, updated_at, owner, \
-        lease_expires_at, current_step, last_error, cancel_reason, cancel_requested_at, last_seq, business_key, \
-        rerun_of, lease_epoch, position
-        """
-
-    /// `columns`, each qualified by the table alias `s` (for an `UPDATE … FROM`).
-    static let qualifiedColumns = columns.split(separator: ",")
-        .map { "s." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        .joined(separator: ", ")
-
     /// The index of `lease_epoch` in `columns`.
     static let epochColumn = 18
     /// The index of `position` in `columns`.

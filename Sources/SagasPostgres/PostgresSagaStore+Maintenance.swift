@@ -12,7 +12,7 @@ extension PostgresSagaStore: SagaStorePurging, SagaStoreCreatingLeased {
     /// - Throws: `.sagaNotFound` when `after` names no saga.
     public func list(_ query: SagaQuery) async throws -> [SagaRecord] {
         guard query.limit > 0 else { return [] }
-        var s = PostgresStatement("SELECT \(PostgresRows.columns) FROM \(schema.sagas) WHERE true")
+        var s = PostgresStatement("SELECT \(schema.columns) FROM \(schema.sagas) WHERE true")
         if let after = query.after {
             var cursor = PostgresStatement("SELECT created_at, position FROM \(schema.sagas) WHERE id = ")
             cursor.append(cursor.bind(after))
@@ -36,7 +36,7 @@ extension PostgresSagaStore: SagaStorePurging, SagaStoreCreatingLeased {
             let nowMark = s.bind(now)
             s.append(
                 " AND \(PostgresSchema.runnable)"
-                    + " AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= \(nowMark))"
+                    + " AND (owner IS NULL OR \(schema.lapsed(nowMark)))"
                     + " AND updated_at < \(s.bind(now - Int64(SagaQuery.stuckAfter * 1000)))"
             )
         }
@@ -71,7 +71,7 @@ extension PostgresSagaStore: SagaStorePurging, SagaStoreCreatingLeased {
             """
             SELECT
                 (SELECT count(*) FROM \(schema.sagas) WHERE \(PostgresSchema.runnable)
-                    AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= \(nowMark))
+                    AND (owner IS NULL OR \(schema.lapsed(nowMark)))
                     AND updated_at < \(stuckBefore)),
                 (SELECT min(updated_at) FROM \(schema.sagas) WHERE status = 'needs_intervention'),
                 (SELECT count(*) FROM \(schema.sagas) WHERE \(PostgresSchema.finished) AND updated_at >= \(minute)),

@@ -68,7 +68,7 @@ extension PostgresSagaStore {
         if inserted == 1 {
             return .created(record)
         }
-        var select = PostgresStatement("SELECT \(PostgresRows.columns) FROM \(schema.sagas) WHERE id = ")
+        var select = PostgresStatement("SELECT \(schema.columns) FROM \(schema.sagas) WHERE id = ")
         select.append(select.bind(record.id))
         guard let existing = try await records(select).first?.record else {
             throw SagaError(.storageFailure, "saga \(record.id) was neither inserted nor found", sagaID: record.id)
@@ -93,8 +93,8 @@ extension PostgresSagaStore {
             """
             UPDATE \(schema.sagas) SET owner = \(ownerMark), lease_expires_at = \(until), lease_epoch = lease_epoch + 1
             WHERE id = \(id) AND \(PostgresSchema.runnable)
-              AND (owner IS NULL OR owner = \(ownerMark) OR lease_expires_at IS NULL OR lease_expires_at <= \(nowMark))
-            RETURNING \(PostgresRows.columns)
+              AND (owner IS NULL OR owner = \(ownerMark) OR \(schema.lapsed(nowMark)))
+            RETURNING \(schema.columns)
             """
         )
         guard let claimed = try await records(s).first else { return nil }
@@ -123,7 +123,7 @@ extension PostgresSagaStore {
             ), expired AS (
                 SELECT id, created_at, position FROM \(schema.sagas)
                 WHERE owner IS NOT NULL AND \(PostgresSchema.runnable)
-                  AND (lease_expires_at IS NULL OR lease_expires_at <= \(nowMark))
+                  AND \(schema.lapsed(nowMark))
                 ORDER BY created_at, position LIMIT \(limitMark) FOR UPDATE SKIP LOCKED
             ), candidates AS (
                 SELECT id FROM (SELECT * FROM free UNION ALL SELECT * FROM expired) AS c
@@ -132,7 +132,7 @@ extension PostgresSagaStore {
             UPDATE \(schema.sagas) AS s
             SET owner = \(ownerMark), lease_expires_at = \(until), lease_epoch = s.lease_epoch + 1
             FROM candidates WHERE s.id = candidates.id
-            RETURNING \(PostgresRows.qualifiedColumns)
+            RETURNING \(schema.columns(alias: "s"))
             """
         )
         let claimed = try await records(s).sorted {
@@ -241,7 +241,7 @@ extension PostgresSagaStore {
             var s = PostgresStatement()
             let nowMark = s.bind(SagaTime.milliseconds(now))
             let conditions = "last_seq = \(s.bind(Int64(expectedLastSeq))) "
-                + "AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= \(nowMark))"
+                + "AND (owner IS NULL OR \(schema.lapsed(nowMark)))"
             if try await writeSummary(&s, events: events, sagaID: sagaID, progress: progress, leaseUntil: nil,
                 conditions: conditions)
             {
@@ -332,24 +332,41 @@ extension PostgresSagaStore {
         return count == 1
     }
 
-    /// Extends the leases `owner` holds on `sagaIDs` in one statement; returns the records of those it still
-    /// holds, in the order of `sagaIDs`.
+    /// Extends the leases `owner` holds by a heartbeat of its node: one statement that writes the node's row in
+    /// `saga_nodes` (alive until `leaseUntil`) and reads, without writing them, the sagas of `sagaIDs` it still
+    /// holds. Their effective lease is then `leaseUntil`: one write per node per renewal, however many sagas it
+    /// runs. Returns the records in the order of `sagaIDs`.
     public func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) async throws -> [SagaRecord] {
         guard !sagaIDs.isEmpty else { return [] }
         var s = PostgresStatement()
         let until = s.bind(SagaTime.milliseconds(leaseUntil))
         let ownerMark = s.bind(owner)
         let ids = s.bind(Array(Set(sagaIDs)))
+        let serverNow = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+        // The main query does not see the heartbeat's own write (one snapshot): it computes the new lease itself.
         s.append(
             """
-            UPDATE \(schema.sagas) SET lease_expires_at = \(until)
-            WHERE owner = \(ownerMark) AND id = ANY(\(ids)::text[])
-            RETURNING \(PostgresRows.columns)
+            WITH heartbeat AS (
+                INSERT INTO \(schema.nodes) AS n (id, started_at, heartbeat_at, alive_until)
+                VALUES (\(ownerMark), \(serverNow), \(serverNow), \(until))
+                ON CONFLICT (id) DO UPDATE
+                SET heartbeat_at = EXCLUDED.heartbeat_at, alive_until = GREATEST(n.alive_until, EXCLUDED.alive_until)
+                RETURNING alive_until
+            )
+            SELECT \(schema.columns(lease: "GREATEST(lease_expires_at, (SELECT alive_until FROM heartbeat))"))
+            FROM \(schema.sagas) WHERE owner = \(ownerMark) AND id = ANY(\(ids)::text[])
             """
         )
         var held: [String: SagaRecord] = [:]
         for saga in try await records(s) { held[saga.record.id] = saga.record }
         return sagaIDs.compactMap { held[$0] }
+    }
+
+    /// Ends node `owner`'s liveness (a node that stops cleanly): its sagas' leases are then their own again.
+    public func retireNode(_ owner: String) async throws {
+        var s = PostgresStatement("DELETE FROM \(schema.nodes) WHERE id = ")
+        s.append(s.bind(owner))
+        _ = try await rows(s)
     }
 
     /// Gives up `owner`'s lease on a saga; does nothing when `owner` does not hold it.
@@ -378,7 +395,7 @@ extension PostgresSagaStore {
             """
             UPDATE \(schema.sagas) SET cancel_reason = \(reasonMark), cancel_requested_at = \(atMark)
             WHERE id = \(id) AND cancel_requested_at IS NULL AND NOT \(PostgresSchema.finished)
-            RETURNING \(PostgresRows.columns)
+            RETURNING \(schema.columns)
             """
         )
         if let updated = try await records(s).first { return updated.record }
@@ -395,7 +412,7 @@ extension PostgresSagaStore {
     }
 
     func saga(id: String, withEpoch: Bool) async throws -> (record: SagaRecord, epoch: Int64)? {
-        var s = PostgresStatement("SELECT \(PostgresRows.columns) FROM \(schema.sagas) WHERE id = ")
+        var s = PostgresStatement("SELECT \(schema.columns) FROM \(schema.sagas) WHERE id = ")
         s.append(s.bind(id))
         return try await records(s).first.map { ($0.record, $0.epoch) }
     }
@@ -425,7 +442,7 @@ extension PostgresSagaStore {
     public func leasedSagas(limit: Int) async throws -> [SagaRecord] {
         guard limit > 0 else { return [] }
         var s = PostgresStatement(
-            "SELECT \(PostgresRows.columns) FROM \(schema.sagas) WHERE owner IS NOT NULL AND \(PostgresSchema.runnable) "
+            "SELECT \(schema.columns) FROM \(schema.sagas) WHERE owner IS NOT NULL AND \(PostgresSchema.runnable) "
                 + "ORDER BY created_at, position LIMIT "
         )
         s.append(s.bind(Int64(limit)))

@@ -9,6 +9,36 @@ struct PostgresSchema: Sendable {
     var sagas: String { "\(schema).sagas" }
     var events: String { "\(schema).saga_events" }
     var migrationsTable: String { "\(schema).saga_migrations" }
+    var nodes: String { "\(schema).saga_nodes" }
+
+    /// The `sagas` columns a `SagaRecord` is read from, in the order `PostgresRows.record(_:)` reads them, then the
+    /// lease epoch and the creation position. `lease_expires_at` is the effective lease: the saga's own, or its
+    /// owner node's liveness (`saga_nodes.alive_until`) when that is later. With `alias`, every column is qualified
+    /// by it (for `UPDATE … FROM`); `lease` replaces the effective-lease expression.
+    func columns(alias: String? = nil, lease: String? = nil) -> String {
+        let p = alias.map { "\($0)." } ?? ""
+        let effective =
+            lease
+            ?? "CASE WHEN \(p)owner IS NULL THEN NULL ELSE GREATEST(\(p)lease_expires_at, "
+            + "(SELECT n.alive_until FROM \(nodes) AS n WHERE n.id = \(p)owner)) END"
+        return [
+            "id", "workflow", "version", "definition", "base_directory", "input", "status", "created_at", "updated_at",
+            "owner",
+        ].map { p + $0 }.joined(separator: ", ") + ", \(effective), "
+            + [
+                "current_step", "last_error", "cancel_reason", "cancel_requested_at", "last_seq", "business_key",
+                "rerun_of", "lease_epoch", "position",
+            ].map { p + $0 }.joined(separator: ", ")
+    }
+
+    var columns: String { columns() }
+
+    /// The condition that a held saga's lease has lapsed at `now` (a bound placeholder): its own lease passed, and
+    /// its owner node has not heartbeaten past `now` either.
+    func lapsed(_ now: String) -> String {
+        "((lease_expires_at IS NULL OR lease_expires_at <= \(now)) AND NOT EXISTS "
+            + "(SELECT 1 FROM \(nodes) AS n WHERE n.id = owner AND n.alive_until > \(now)))"
+    }
 
     /// A named migration: statements run in one transaction, with the name recorded in the same transaction.
     struct Migration: Sendable {
@@ -88,7 +118,22 @@ struct PostgresSchema: Sendable {
                     )
                     """,
                 ]
-            )
+            ),
+            Migration(
+                name: "0002-node-liveness",
+                statements: [
+                    // One row per engine node (worker id, new at every start): renewing a node's leases writes
+                    // this row, not one row per saga. A saga held by a node whose row is alive is not taken over.
+                    """
+                    CREATE TABLE \(nodes) (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        started_at BIGINT NOT NULL,
+                        heartbeat_at BIGINT NOT NULL,
+                        alive_until BIGINT NOT NULL
+                    )
+                    """
+                ]
+            ),
         ]
     }
 

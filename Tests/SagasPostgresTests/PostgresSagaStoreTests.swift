@@ -156,4 +156,50 @@ struct PostgresSagaStoreTests {
         }
         #expect(error?.code == .databaseUnavailable)
     }
+
+    @Test func renewalIsOneNodeHeartbeatAndADeadNodesSagasAreTakenOver() async throws {
+        try await PostgresTestDatabase.withStores { makeStore in
+            let nodeA = try await makeStore()
+            let count = 50
+            for i in 0..<count {
+                try await F.create(F.record(id: "s-\(i)", createdAt: F.time(i)), in: nodeA)
+            }
+            let claimed = try await nodeA.claimNext(owner: "a", now: F.time(0), leaseUntil: F.time(1_000), limit: count)
+            #expect(claimed.count == count)
+            let ids = claimed.map(\.id)
+            let renewed = try await nodeA.renewLeases(sagaIDs: ids, owner: "a", leaseUntil: F.time(10_000))
+            #expect(renewed.map(\.id) == ids)
+            #expect(renewed.allSatisfy { $0.leaseExpiresAt == F.time(10_000) }, "the effective lease is the node's")
+            #expect(try await nodeA.saga(id: "s-0")?.leaseExpiresAt == F.time(10_000))
+            // No saga row was written: their own leases still end at 1 000; one node row was.
+            let schema = nodeA.configuration.schema
+            let own = try await nodeA.client.query(
+                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(schema).sagas WHERE lease_expires_at = \(SagaTime.milliseconds(F.time(1_000)))")
+            ).collect()
+            #expect(try own.first?.decode(Int64.self) == Int64(count))
+            let nodes = try await nodeA.client.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(schema).saga_nodes")).collect()
+            #expect(try nodes.first?.decode(Int64.self) == 1)
+
+            try await PostgresTestDatabase.otherNode(sharing: nodeA) { nodeB in
+                // A is alive until 10 000: past its sagas' own leases, B takes none of them.
+                #expect(try await nodeB.claimNext(owner: "b", now: F.time(5_000), leaseUntil: F.time(20_000), limit: 10).isEmpty)
+                #expect(try await nodeB.claim(sagaID: "s-0", owner: "b", now: F.time(5_000), leaseUntil: F.time(20_000)) == nil)
+                // A stops heartbeating: at 10 000 its sagas pass to B.
+                let taken = try await nodeB.claimNext(owner: "b", now: F.time(10_000), leaseUntil: F.time(20_000), limit: 10)
+                #expect(taken.map(\.id) == Array(ids.prefix(10)))
+                let error = await #expect(throws: SagaError.self) {
+                    try await nodeA.append(
+                        F.stepEvents(from: 2, count: 1), sagaID: "s-0", owner: "a",
+                        progress: SagaProgress(status: .running), leaseUntil: F.time(30_000)
+                    )
+                }
+                #expect(error?.code == .leaseLost)
+                // A node that retires ends its liveness at once: its sagas' own leases count again.
+                _ = try await nodeA.renewLeases(sagaIDs: Array(ids.suffix(5)), owner: "a", leaseUntil: F.time(50_000))
+                #expect(try await nodeB.claim(sagaID: "s-49", owner: "b", now: F.time(11_000), leaseUntil: F.time(20_000)) == nil)
+                try await nodeA.retireNode("a")
+                #expect(try await nodeB.claim(sagaID: "s-49", owner: "b", now: F.time(11_000), leaseUntil: F.time(20_000))?.owner == "b")
+            }
+        }
+    }
 }
