@@ -142,3 +142,32 @@ extension PostgresSagaStore: SagaStorePurging, SagaStoreCreatingLeased {
         return creation
     }
 }
+
+extension PostgresSagaStore {
+    /// Copies one saga, as another store keeps it, with its journal: every field as given, but no owner nor lease
+    /// (the nodes of this database claim it afresh). What `saga migrate --to` uses; writes nothing when a saga with
+    /// that id exists.
+    ///
+    /// - Returns: Whether the saga was inserted (`false`: one with that id was already there).
+    /// - Throws: `.corruptJournal` when the events are not numbered from 1 to `record.lastSeq`; storage errors.
+    public func importSaga(_ record: SagaRecord, events: [SagaEvent]) async throws -> Bool {
+        guard Self.consecutive(events), events.first.map({ $0.seq == 1 }) ?? true,
+            (events.last?.seq ?? 0) == record.lastSeq
+        else {
+            throw SagaError(
+                .corruptJournal,
+                "saga \(record.id): its events are not numbered 1 to \(record.lastSeq)",
+                sagaID: record.id
+            )
+        }
+        var copy = record
+        copy.owner = nil
+        copy.leaseExpiresAt = nil
+        do {
+            if case .created = try await insertNew(copy, events: events, epoch: 0) { return true }
+            return false
+        } catch let error as SagaError where error.code == .sagaConflict {
+            return false
+        }
+    }
+}
