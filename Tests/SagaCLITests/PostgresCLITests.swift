@@ -105,4 +105,67 @@ struct PostgresCLITests {
         #expect(inEnvironment.status == 5, "\(inEnvironment)")
         #expect(!inEnvironment.stderr.contains(secret) && !inEnvironment.stdout.contains(secret), "\(inEnvironment)")
     }
+
+    @Test func threeWorkersKilledAtRandomLoseNothing() throws {
+        let box = try Self.sandbox()
+        try CLIWorkerCrashTests.writeChaosWorkflow(box)
+        var failAt: [String: String] = [:]
+        for n in 0..<40 {
+            let input = CLIWorkerCrashTests.chaosInput(n)
+            let id = try box.submit(["chaos", "--id", "chaos-\(n)", "--input", input.json])
+            failAt[id] = input.failAt
+        }
+        let options = ["worker", "--lease", "1s", "--concurrency", "4"]
+        var workers = try (0..<3).map { _ in try box.start(options) }
+        // Three times, a worker dies by SIGKILL at a random moment and a new node (a new worker id) replaces it.
+        for _ in 0..<3 {
+            usleep(UInt32.random(in: 200_000...600_000))
+            let victim = Int.random(in: 0..<workers.count)
+            workers[victim].signal(SIGKILL)
+            _ = workers[victim].wait(timeout: 10)
+            workers[victim] = try box.start(options)
+        }
+        let finished = try eventually(timeout: 90) {
+            let open = try box.run(["list", "--status", "pending", "--status", "running", "--status", "compensating", "--json"])
+            return try open.json().arrayValue?.isEmpty == true
+        }
+        #expect(finished, "every saga ends")
+        for worker in workers {
+            worker.signal(SIGTERM)
+            #expect(worker.wait(timeout: 30) != nil, "a worker did not stop: \(worker.stderr)")
+        }
+        for (id, failure) in failAt.sorted(by: { $0.key < $1.key }) {
+            _ = try CLIWorkerCrashTests.checkChaosSaga(box, id: id, failAt: failure)
+        }
+        #expect(try box.run(["stats", "--json"]).json()["byStatus"]?["needs_intervention"] == 0)
+    }
+
+    @Test func migrateToCopiesASQLiteJournalAndChecksIt() throws {
+        let box = try Self.sandbox()
+        let url = try #require(box.databaseURL)
+        box.databaseURL = nil  // first, the SQLite file
+        try InterventionCommandTests.writeFlagWorkflow(box, flag: nil)
+        #expect(try box.run(["run", "iv", "--id", "old-iv", "--input", "{}"]).status == 1)
+        for i in 0..<3 {
+            _ = try box.submit(["iv", "--id", "old-\(i)", "--input", "{}"])
+        }
+        let before = try box.run(["list", "--json"]).json()
+        let copy = try box.run(["migrate", "--to", url, "--json"])
+        #expect(copy.status == 0, "\(copy)")
+        #expect(try copy.json()["sagas"] == 4, "\(copy)")
+        #expect(!copy.stdout.contains(":sagas@"), "no password printed: \(copy.stdout)")
+        let again = try box.run(["migrate", "--to", url])
+        #expect(again.status == 4, "a second copy into a database that holds sagas is refused: \(again)")
+
+        box.databaseURL = url  // now the PostgreSQL copy
+        let after = try box.run(["list", "--json"]).json()
+        #expect(after == before, "the copy lists as the original")
+        #expect(try InterventionCommandTests.interventions(box).count == 1)
+        // The copied pending sagas run on PostgreSQL.
+        try box.workUntilIdle()
+        for i in 0..<3 {
+            #expect(try box.show("old-\(i)")["status"] == "needs_intervention")
+            try InterventionCommandTests.checkJournal(box, "old-\(i)")
+        }
+    }
 }
