@@ -202,6 +202,14 @@ extension PostgresSagaStore {
             throw SagaError.leaseLost(sagaID, owner: owner, holder: current.record.owner)
         }
         let lastSeq = current.record.lastSeq
+        if let first = events.first, let last = events.last, last.seq == lastSeq, first.seq >= 1,
+            try await Array(self.events(sagaID: sagaID).dropFirst(first.seq - 1)) == events
+        {
+            // These very events are already journaled: an earlier attempt of this append committed, and its answer
+            // was lost with the connection. The retry is a success, not a conflict.
+            if release { leases.withLock { _ = $0.removeValue(forKey: sagaID) } }
+            return
+        }
         for (offset, event) in events.enumerated() where event.seq != lastSeq + 1 + offset {
             throw SagaError(
                 .corruptJournal,
@@ -343,10 +351,19 @@ extension PostgresSagaStore {
         let ownerMark = s.bind(owner)
         let ids = s.bind(Array(Set(sagaIDs)))
         let serverNow = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+        let nowMark = s.bind(SagaTime.milliseconds(Date()))
         // The main query does not see the heartbeat's own write (one snapshot): it computes the new lease itself.
+        // `orphans`: sagas the node holds but no longer renews (a drive that ended without releasing its lease),
+        // whose own lease passed by this node's clock: the heartbeat must not keep them, so they are released.
+        // (A data-modifying CTE runs whether or not the main query reads it.)
         s.append(
             """
-            WITH heartbeat AS (
+            WITH orphans AS (
+                UPDATE \(schema.sagas) SET owner = NULL, lease_expires_at = NULL
+                WHERE owner = \(ownerMark) AND NOT (id = ANY(\(ids)::text[])) AND \(PostgresSchema.runnable)
+                  AND lease_expires_at <= \(nowMark)
+                RETURNING 1
+            ), heartbeat AS (
                 INSERT INTO \(schema.nodes) AS n (id, started_at, heartbeat_at, alive_until)
                 VALUES (\(ownerMark), \(serverNow), \(serverNow), \(until))
                 ON CONFLICT (id) DO UPDATE

@@ -130,6 +130,7 @@ public final class PostgresSagaStore: SagaStore, Service {
         )
         client.options.maximumConnections = max(1, configuration.maximumConnections)
         client.options.connectTimeout = configuration.connectTimeout
+        client.options.additionalStartupParameters = [("application_name", configuration.applicationName)]
         return client
     }
 
@@ -162,6 +163,7 @@ public final class PostgresSagaStore: SagaStore, Service {
             database: configuration.database,
             tls: tls
         )
+        connection.options.additionalStartupParameters = [("application_name", configuration.applicationName)]
         connection.options.connectTimeout = .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000)
         return try await PostgresConnection.connect(configuration: connection, id: 1, logger: logger)
     }
@@ -173,7 +175,12 @@ public final class PostgresSagaStore: SagaStore, Service {
         while true {
             attempt += 1
             do {
-                return try await client.query(statement.query, logger: logger).collect()
+                let query = statement.query
+                let client = self.client
+                let logger = self.logger
+                return try await Self.withDeadline(configuration.statementTimeout, database: errors.name) {
+                    try await client.query(query, logger: logger).collect()
+                }
             } catch is CancellationError {
                 throw CancellationError()
             } catch where attempt < 5 && PostgresErrorMapper.isRetryable(error) {
@@ -182,6 +189,44 @@ public final class PostgresSagaStore: SagaStore, Service {
             } catch {
                 throw errors.map(error)
             }
+        }
+    }
+
+    /// Runs `body`, or throws `.databaseUnavailable` when it has not answered within `limit`.
+    ///
+    /// A statement sent on a connection that the server dropped (an immediate shutdown, a restart), or waiting for a
+    /// connection while the server is down, can wait for ever in the client; a worker would then hold its sagas
+    /// without driving them. The statement runs in a task of its own, so that giving up on it does not wait for it
+    /// (it is cancelled, and its result, if one ever comes, is dropped).
+    static func withDeadline<T: Sendable>(
+        _ limit: Duration,
+        database: String,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let gate = DeadlineGate<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                gate.wait(with: continuation)
+                let task = Task {
+                    do {
+                        gate.finish(.success(try await body()))
+                    } catch {
+                        gate.finish(.failure(error))
+                    }
+                }
+                gate.track(task)
+                Task {
+                    try? await Task.sleep(for: limit)
+                    task.cancel()
+                    gate.finish(.failure(SagaError(
+                        .databaseUnavailable,
+                        "database \(database) did not answer within \(limit.components.seconds)s",
+                        file: database
+                    )))
+                }
+            }
+        } onCancel: {
+            gate.cancel()
         }
     }
 
@@ -203,5 +248,32 @@ extension SagaStore where Self == PostgresSagaStore {
     /// - Throws: `.invalidArgument` for a malformed URL; what `PostgresSagaStore.init(configuration:logger:)` throws.
     public static func postgres(url: String, logger: Logger) throws -> PostgresSagaStore {
         try PostgresSagaStore(configuration: PostgresStoreConfiguration(url: url), logger: logger)
+    }
+}
+
+/// The one continuation of `PostgresSagaStore.withDeadline`, resumed once, by whichever comes first: the statement's
+/// result, the deadline, or cancellation.
+private final class DeadlineGate<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, task: Task<Void, Never>?)>((nil, nil))
+
+    func wait(with continuation: CheckedContinuation<T, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func track(_ task: Task<Void, Never>) {
+        state.withLock { $0.task = task }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let continuation = state.withLock { value -> CheckedContinuation<T, any Error>? in
+            defer { value.continuation = nil }
+            return value.continuation
+        }
+        continuation?.resume(with: result)
+    }
+
+    func cancel() {
+        state.withLock { $0.task }?.cancel()
+        finish(.failure(CancellationError()))
     }
 }

@@ -131,7 +131,12 @@ struct PostgresSchema: Sendable {
                         heartbeat_at BIGINT NOT NULL,
                         alive_until BIGINT NOT NULL
                     )
+                    """,
+                    // A node's own sagas (the heartbeat releases those it no longer renews).
                     """
+                    CREATE INDEX sagas_owner ON \(sagas) (owner, lease_expires_at)
+                        WHERE owner IS NOT NULL AND status IN ('pending', 'running', 'compensating')
+                    """,
                 ]
             ),
         ]

@@ -39,6 +39,12 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     public var maximumConnections: Int
     /// How long opening a connection may take. Default 10 s.
     public var connectTimeout: Duration
+    /// `application_name` of the store's connections (the URL's `application_name`), as `pg_stat_activity`
+    /// shows it. Default `sagas`.
+    public var applicationName: String
+    /// How long a statement may go unanswered before it fails with `.databaseUnavailable` (a connection the
+    /// server dropped, a server that is down). Default 30 s.
+    public var statementTimeout: Duration
 
     /// A configuration; every parameter but the host has its default.
     public init(
@@ -50,7 +56,9 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
         schema: String = "public",
         tls: TLSMode = .disable,
         maximumConnections: Int = 10,
-        connectTimeout: Duration = .seconds(10)
+        connectTimeout: Duration = .seconds(10),
+        statementTimeout: Duration = .seconds(30),
+        applicationName: String = "sagas"
     ) {
         self.host = host
         self.port = port
@@ -61,6 +69,8 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
         self.tls = tls
         self.maximumConnections = maximumConnections
         self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+        self.applicationName = applicationName
     }
 
     /// Whether `text` is a PostgreSQL URL (`postgres://` or `postgresql://`) rather than a SQLite path.
@@ -88,6 +98,7 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
         let database = nonEmpty(path.removingPercentEncoding) ?? nonEmpty(environment["PGDATABASE"]) ?? username
         var tls = TLSMode.disable
         var schema = "public"
+        var applicationName = "sagas"
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
             switch item.name {
@@ -105,13 +116,18 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
                 }
             case "schema", "search_path":
                 schema = value
-            case "application_name", "connect_timeout":
+            case "application_name":
+                applicationName = value
+            case "connect_timeout":
                 continue
             default:
                 throw SagaError(.invalidArgument, "unknown PostgreSQL URL parameter '\(item.name)'")
             }
         }
-        self.init(host: host, port: port, username: username, database: database, schema: schema, tls: tls)
+        self.init(
+            host: host, port: port, username: username, database: database, schema: schema, tls: tls,
+            applicationName: applicationName
+        )
         try Self.checkIdentifier(schema)
         password =
             nonEmpty(components.password) ?? nonEmpty(environment["PGPASSWORD"])

@@ -22,8 +22,29 @@ struct PostgresCLITests {
         let box = try CLISandbox()
         let url = try #require(serverURL)
         let schema = "cli_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
-        box.databaseURL = url + (url.contains("?") ? "&" : "?") + "schema=\(schema)"
+        box.databaseURL = url + (url.contains("?") ? "&" : "?") + "schema=\(schema)&application_name=\(schema)"
         return box
+    }
+
+    /// Has the server end every connection of the sandbox's workers (`pg_terminate_backend`), with `psql`.
+    static func cutConnections(_ box: CLISandbox) throws {
+        let url = try #require(serverURL)
+        let name = try #require(box.databaseURL?.components(separatedBy: "application_name=").last)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "psql", url, "-X", "-q", "-t", "-c",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                + "WHERE usename = current_user AND application_name = '\(name)'",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "psql could not cut the connections")
+        let cut = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(cut >= 1, "no connection of the workers was cut: \(text)")
     }
 
     @Test func runShowListAndStats() throws {
@@ -117,15 +138,17 @@ struct PostgresCLITests {
         }
         let options = ["worker", "--lease", "1s", "--concurrency", "4"]
         var workers = try (0..<3).map { _ in try box.start(options) }
-        // Three times, a worker dies by SIGKILL at a random moment and a new node (a new worker id) replaces it.
-        for _ in 0..<3 {
+        // Three times, a worker dies by SIGKILL at a random moment and a new node (a new worker id) replaces it;
+        // twice, every connection of the workers is cut by the server (as in a restart of PostgreSQL).
+        for round in 0..<3 {
             usleep(UInt32.random(in: 200_000...600_000))
             let victim = Int.random(in: 0..<workers.count)
             workers[victim].signal(SIGKILL)
             _ = workers[victim].wait(timeout: 10)
             workers[victim] = try box.start(options)
+            if round < 2 { try Self.cutConnections(box) }
         }
-        let finished = try eventually(timeout: 90) {
+        let finished = try eventually(timeout: 120) {
             let open = try box.run(["list", "--status", "pending", "--status", "running", "--status", "compensating", "--json"])
             return try open.json().arrayValue?.isEmpty == true
         }

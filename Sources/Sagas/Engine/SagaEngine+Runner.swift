@@ -487,7 +487,7 @@ extension SagaEngine {
                 journal.written(status: status, owner: configuration.workerID, leaseUntil: leaseUntil)
                 return
             } catch let error as SagaError
-                where [.databaseLocked, .databaseFull, .storageFailure].contains(error.code) && !isShuttingDown
+                where [.databaseLocked, .databaseFull, .storageFailure, .databaseUnavailable].contains(error.code) && !isShuttingDown
             {
                 logger.error("cannot journal, will retry: \(error.message)", metadata: ["saga.id": "\(journal.sagaID)"])
                 try await clock.sleep(for: delay)
