@@ -191,4 +191,18 @@ struct PostgresCLITests {
             try InterventionCommandTests.checkJournal(box, "old-\(i)")
         }
     }
+
+    @Test func benchRunsOnPostgresInAnEmptySchema() throws {
+        let box = try Self.sandbox()
+        let url = try #require(box.databaseURL)
+        let run = try box.run(["bench", "--store", "postgres", "--db", url, "--sagas", "30", "--steps", "3", "--json"])
+        #expect(run.status == 0, "\(run)")
+        let report = try run.json()
+        #expect(report["completed"] == 30, "\(report)")
+        #expect(report["actionsRun"] == 90, "\(report)")
+        #expect(report["store"] == "postgres")
+        #expect(!run.stdout.contains(":sagas@"), "no password printed")
+        let again = try box.run(["bench", "--store", "postgres", "--db", url, "--sagas", "5", "--json"])
+        #expect(again.status != 0, "a schema that holds sagas is refused without --force: \(again)")
+    }
 }
