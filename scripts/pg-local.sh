@@ -11,7 +11,8 @@
 # /usr/lib/postgresql/*/bin). Run as root, the server runs as the `postgres` user (initdb refuses root).
 #
 # The server keeps PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes on), listens on
-# 127.0.0.1 only, and has a role `sagas` (password `sagas`, scram-sha-256) owning a database `sagas`.
+# 127.0.0.1 only, accepts TLS beside plain connections when openssl can make it a self-signed certificate, and has a
+# role `sagas` (password `sagas`, scram-sha-256) owning a database `sagas`.
 set -euo pipefail
 
 action=${1:-start}
@@ -84,12 +85,24 @@ if [ -z "$port" ] || port_taken "$port"; then
     port=55432
     while port_taken "$port"; do port=$((port + 1)); done
 fi
+# TLS beside plain connections (for sslmode=require), with a self-signed certificate made once, when openssl exists.
+ssl=off
+if [ -f "$data/server.crt" ]; then
+    ssl=on
+elif command -v openssl >/dev/null; then
+    if owner openssl req -new -x509 -days 3650 -nodes -subj /CN=localhost \
+        -keyout "$data/server.key" -out "$data/server.crt" >/dev/null 2>&1; then
+        owner chmod 600 "$data/server.key"
+        ssl=on
+    fi
+fi
 # ALTER SYSTEM's file, written before the start: the settings this script owns.
 owner sh -c "cat > '$data/postgresql.auto.conf'" <<EOF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$folder'
 max_connections = 100
+ssl = $ssl
 EOF
 
 owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null || { tail -n 20 "$log" >&2; fail "the server did not start"; }

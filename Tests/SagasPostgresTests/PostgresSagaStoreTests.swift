@@ -202,4 +202,22 @@ struct PostgresSagaStoreTests {
             }
         }
     }
+
+    @Test func sslmodeRequireConnectsWithTLS() async throws {
+        let plain = try PostgresTestDatabase.configuration()
+        let serverHasTLS = try await PostgresTestDatabase.withRunningStore(plain) { store in
+            try await store.client.query("SHOW ssl").collect().first?.decode(String.self) == "on"
+        }
+        // scripts/pg-local.sh turns TLS on when openssl exists (as in CI); another server may not have it.
+        guard serverHasTLS else { return }
+        var url = try #require(PostgresTestDatabase.url)
+        url += (url.contains("?") ? "&" : "?") + "sslmode=require"
+        let configuration = try PostgresStoreConfiguration(url: url)
+        #expect(configuration.tls == .require)
+        let encrypted = try await PostgresTestDatabase.withRunningStore(configuration) { store in
+            try await store.client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").collect()
+                .first?.decode(Bool.self) ?? false
+        }
+        #expect(encrypted, "the connection of a store with sslmode=require is not encrypted")
+    }
 }

@@ -89,6 +89,19 @@ enum PostgresTestDatabase {
         }
     }
 
+    /// Runs `body` with a store whose client runs, without its ready step (no schema needed).
+    static func withRunningStore<T: Sendable>(
+        _ configuration: PostgresStoreConfiguration,
+        _ body: @Sendable (PostgresSagaStore) async throws -> T
+    ) async throws -> T {
+        let store = try PostgresSagaStore(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
     private static func drop(_ schemas: [String], client: PostgresClient) async {
         for schema in schemas {
             _ = try? await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"))
