@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SagasBenchmark", targets: ["SagasBenchmark"]),
         .library(name: "SagasMetrics", targets: ["SagasMetrics"]),
         .library(name: "SagasTracing", targets: ["SagasTracing"]),
+        .library(name: "SagasPostgres", targets: ["SagasPostgres"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -37,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
         // Only the OTLP/HTTP exporter: the gRPC one costs minutes of build.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -57,6 +60,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // SHA-256 of pinned definitions (already built for async-http-client, so it costs no build time).
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL store: the only target that knows postgres-nio (several engine nodes on one database).
+        .target(
+            name: "SagasPostgres",
+            dependencies: [
+                "Sagas",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -135,6 +152,7 @@ let package = Package(
                 "SagasCommand",
                 "SagasHTTP",
                 "SagasMetrics",
+                "SagasPostgres",
                 "SagasSQLite",
                 "SagasTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -195,6 +213,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagasPostgresTests",
+            dependencies: [
+                "Sagas",
+                "SagasPostgres",
+                "SagasTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Sagas
 import SagasBenchmark
+import SagasPostgres
 import SagasSQLite
 
 #if canImport(Glibc)
@@ -59,7 +60,7 @@ struct BenchCommand: SagaSubcommand {
     var sync: String = "full"
     @Option(
         help: ArgumentHelp(
-            "sqlite or memory.",
+            "sqlite, memory or postgres.",
             discussion: "memory runs the engine on MemorySagaStore, which journals nothing to disk: what is left is the engine's own cost (throughput and latency modes only)."
         )
     )
@@ -89,8 +90,12 @@ struct BenchCommand: SagaSubcommand {
         if let problem = workload.problem() {
             throw CLIError(problem, exitCode: CLI.ExitCodes.invalidInput)
         }
-        guard store == "sqlite" || store == "memory" else {
-            throw CLIError("--store must be sqlite or memory", exitCode: CLI.ExitCodes.invalidInput)
+        guard ["sqlite", "memory", "postgres"].contains(store) else {
+            throw CLIError("--store must be sqlite, memory or postgres", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        if store == "postgres" {
+            try await runOnPostgres(mode: mode, workload: workload)
+            return
         }
         if store == "memory" && mode == .recovery {
             throw CLIError("--mode recovery needs --store sqlite: a killed process keeps nothing in memory", exitCode: CLI.ExitCodes.invalidInput)
@@ -168,6 +173,52 @@ struct BenchCommand: SagaSubcommand {
         }
     }
 
+    /// `--store postgres --db URL`: throughput or latency on a PostgreSQL schema that holds no sagas yet (the
+    /// sagas run are left there: use a schema of its own, `?schema=bench`).
+    private func runOnPostgres(mode: SagaBenchmark.Mode, workload: SagaBenchmark.Workload) async throws {
+        guard mode != .recovery else {
+            throw CLIError("--mode recovery needs --store sqlite", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        guard let db, PostgresStoreConfiguration.isURL(db) else {
+            throw CLIError("--store postgres needs --db postgres://…", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        CLI.bootstrapLogging(level: .error)
+        var benchLogger = Logger(label: "saga.bench")
+        benchLogger.logLevel = .error
+        let logger = benchLogger
+        let configuration = try CLI.guarded { try PostgresStoreConfiguration(url: db) }
+        let counters = SagaBenchmark.Counters()
+        let reporter = ProgressLine(enabled: progress || isatty(STDERR_FILENO) == 1, total: sagas, unit: "sagas") {
+            counters.finishedSagas
+        }
+        var report = try await CLI.guarded {
+            try await PostgresSagaStore.withStore(configuration: configuration, logger: logger) { store in
+                let existing = try await store.countByStatus().values.reduce(0, +)
+                guard existing == 0 || force else {
+                    throw SagaError(
+                        .invalidState,
+                        "database \(configuration.redactedURL) already holds \(existing) sagas; bench on an empty schema "
+                            + "(?schema=bench) or pass --force"
+                    )
+                }
+                let engine = SagaEngine(store: store, logger: logger)
+                let task = reporter.start()
+                defer { task.cancel() }
+                return try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+            }
+        }
+        reporter.finish()
+        report.extra["store"] = .string("postgres")
+        report.extra["database"] = .string(configuration.redactedURL)
+        var load = [Double](repeating: 0, count: 3)
+        if getloadavg(&load, 3) == 3 { report.extra["loadAverage"] = .number((load[0] * 100).rounded() / 100) }
+        if json {
+            CLI.printJSON(report.json)
+        } else {
+            print(Self.table(report, flushBefore: nil, flushAfter: nil))
+        }
+    }
+
     private func openStore(_ path: String, synchronous: SQLiteSagaStore.Configuration.Synchronous) throws -> SQLiteSagaStore {
         try CLI.guarded {
             try SQLiteSagaStore(path: path, configuration: .init(synchronous: synchronous))
@@ -234,7 +285,7 @@ struct BenchCommand: SagaSubcommand {
 
     // MARK: Output
 
-    static func table(_ r: SagaBenchmark.Report, flushBefore: Double, flushAfter: Double) -> String {
+    static func table(_ r: SagaBenchmark.Report, flushBefore: Double?, flushAfter: Double?) -> String {
         func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
         let lat = r.latency
         var rows: [[String]] = [
@@ -268,7 +319,9 @@ struct BenchCommand: SagaSubcommand {
         rows.append(["peak memory", "\(f(Double(r.peakMemoryBytes) / 1_048_576)) MiB"])
         if case .string(let s)? = r.extra["store"], s == "memory" {
             rows.append(["store", "memory (no journal on disk)"])
-        } else {
+        } else if case .string(let s)? = r.extra["store"], s == "postgres" {
+            rows.append(["store", "postgres, \(r.extra["database"]?.stringValue ?? "")"])
+        } else if let flushBefore, let flushAfter {
             rows.append(["disk flush", "p50 \(f(flushBefore, 0)) µs before, \(f(flushAfter, 0)) µs after (4 KiB write + fdatasync)"])
         }
         if case .string(let s)? = r.extra["synchronous"] { rows.append(["synchronous", s]) }

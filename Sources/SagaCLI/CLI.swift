@@ -36,7 +36,7 @@ enum CLI {
         case .sagaNotFound, .workflowNotFound: ExitCodes.notFound
         case .sagaConflict, .invalidState, .leaseLost: ExitCodes.conflict
         case .databaseLocked, .databaseReadOnly, .databaseCorrupt, .databaseFull, .schemaTooNew, .storageFailure,
-            .databaseNotFound, .corruptJournal:
+            .databaseNotFound, .corruptJournal, .databaseUnavailable, .authenticationFailed:
             ExitCodes.storage
         default: ExitCodes.invalidInput
         }

@@ -35,7 +35,7 @@ struct CancelCommand: SagaSubcommand {
     func execute() async throws {
         try batch.validate(id: id, command: "cancel")
         let logger = global.makeLogger(defaultLevel: .warning)
-        let store = try global.openStore(.write)
+        let store = try await global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let reason = reason
         guard let id else {

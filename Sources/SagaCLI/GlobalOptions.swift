@@ -2,11 +2,20 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasPostgres
 import SagasSQLite
 
 /// Options every command that reads the database or the workflows folder takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The SQLite database.", discussion: "Default: $SAGA_DB, else ./saga.db.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The SQLite database file, or a postgres:// (postgresql://) URL.",
+            discussion: "Default: $SAGA_DB, else ./saga.db. A URL's password may also come from PGPASSWORD or a "
+                + "password file (PGPASSFILE, else ~/.pgpass); sslmode=require turns TLS on.",
+            valueName: "path|url"
+        )
+    )
     var db: String?
 
     @Option(
@@ -58,13 +67,40 @@ struct GlobalOptions: ParsableArguments {
         case read
     }
 
-    /// Opens the store.
-    func openStore(_ access: StoreAccess) throws -> SQLiteSagaStore {
+    /// Opens the store: SQLite for a path, PostgreSQL for a `postgres://` URL (migrated, or for `.read` only
+    /// checked).
+    func openStore(_ access: StoreAccess) async throws -> any SagaStorePurging {
+        if PostgresStoreConfiguration.isURL(databasePath) {
+            return try await openPostgresStore(access)
+        }
+        return try openSQLiteStore(access)
+    }
+
+    /// Opens the SQLite store at `databasePath`.
+    func openSQLiteStore(_ access: StoreAccess) throws -> SQLiteSagaStore {
         try CLI.guarded {
             var configuration = SQLiteSagaStore.Configuration()
             configuration.createIfMissing = access == .create
             configuration.readOnly = access == .read
             return try SQLiteSagaStore(path: databasePath, configuration: configuration)
+        }
+    }
+
+    /// Opens the PostgreSQL store `databasePath` names. Its client runs for the rest of the command (the process
+    /// owns it; see `PostgresClientRunner`).
+    func openPostgresStore(_ access: StoreAccess) async throws -> PostgresSagaStore {
+        try await CLI.guarded {
+            let configuration = try PostgresStoreConfiguration(url: databasePath)
+            var logger = Logger(label: "saga.postgres")
+            logger.logLevel = logLevel.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+            let store = try PostgresSagaStore(configuration: configuration, logger: logger)
+            PostgresClientRunner.start(store)
+            if access == .read {
+                try await store.checkSchema()
+            } else {
+                try await store.migrate()
+            }
+            return store
         }
     }
 

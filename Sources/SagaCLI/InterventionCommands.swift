@@ -41,7 +41,7 @@ struct InterventionsCommand: SagaSubcommand {
             }
             minimumAge = d
         }
-        let store = try global.openStore(.read)
+        let store = try await global.openStore(.read)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         let list = try await CLI.guarded { try await engine.interventions(workflow: workflow, olderThan: minimumAge) }
         let now = Date()
@@ -177,7 +177,7 @@ struct ResolveCommand: SagaSubcommand {
             throw CLIError("--by must name who resolves", exitCode: CLI.ExitCodes.invalidInput)
         }
         let who = by ?? Self.currentUser()
-        let store = try global.openStore(.write)
+        let store = try await global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         guard let id else {
             let note = self.note
@@ -281,7 +281,7 @@ struct ReconcileCommand: SagaSubcommand {
         guard maxRetries >= 0 else { throw CLIError("--max-retries must be 0 or more", exitCode: CLI.ExitCodes.invalidInput) }
         let logger = global.makeLogger(defaultLevel: .warning)
         // A dry run only reads: the database is opened read-only, so it cannot change anything.
-        let store = try global.openStore(dryRun ? .read : .write)
+        let store = try await global.openStore(dryRun ? .read : .write)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
         while true {

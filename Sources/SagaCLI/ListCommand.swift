@@ -41,7 +41,7 @@ struct ListCommand: SagaSubcommand {
         }
         let now = Date()
         let query = try filters.query(limit: limit, after: after, now: now)
-        let store = try global.openStore(.read)
+        let store = try await global.openStore(.read)
         let records = try await CLI.guarded { try await store.list(query) }
         if json {
             CLI.printJSON(.array(records.map { $0.summaryJSON(now: now) }))
@@ -97,7 +97,7 @@ struct ShowCommand: SagaSubcommand {
     var follow = false
 
     func execute() async throws {
-        let store = try global.openStore(.read)
+        let store = try await global.openStore(.read)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         if follow && json {
             for try await event in engine.follow(sagaID: id) {

@@ -36,7 +36,7 @@ struct PlanCommand: SagaSubcommand {
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
         if input.input == nil, FileManager.default.fileExists(atPath: global.databasePath) {
-            let store = try global.openStore(.read)
+            let store = try await global.openStore(.read)
             let engine = EngineFactory.makeEngine(store: store, logger: logger)
             let found: SagaRecord? = try await CLI.guarded { try await store.saga(id: target) }
             if found != nil {

@@ -37,7 +37,7 @@ struct PurgeCommand: SagaSubcommand {
             throw CLIError("--batch must be 1 to 100000", exitCode: CLI.ExitCodes.invalidInput)
         }
         let cutoff = try FilterOptions.time(finishedBefore, option: "--finished-before", now: Date())
-        let store = try global.openStore(dryRun ? .read : .write)
+        let store = try await global.openStore(dryRun ? .read : .write)
         var total = 0
         if dryRun {
             total = try await CLI.guarded { try await store.purge(finishedBefore: cutoff, limit: Int.max, dryRun: true) }

@@ -48,7 +48,7 @@ struct RerunCommand: SagaSubcommand {
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
-        let store = try global.openStore(.write)
+        let store = try await global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: logger, http: http)
         var definition: SagaDefinition?
         if latest {

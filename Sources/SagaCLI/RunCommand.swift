@@ -39,7 +39,7 @@ struct RunCommand: SagaSubcommand {
         let logger = global.makeLogger(defaultLevel: .warning)
         let grace = try ShutdownGraceOption.parse(shutdownGrace)
         let value = try input.value()  // before the database is opened (and maybe created)
-        let store = try global.openStore(.create)
+        let store = try await global.openStore(.create)
         var configuration = SagaEngine.Configuration()
         configuration.shutdownGrace = grace
         let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
@@ -114,7 +114,7 @@ struct SubmitCommand: SagaSubcommand {
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
         let value = try input.value()  // before the database is opened (and maybe created)
-        let store = try global.openStore(.create)
+        let store = try await global.openStore(.create)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let record = try await global.startSaga(workflow, input: value, id: id, traceparent: trace.value, engine: engine)
         print(record.id)

@@ -22,7 +22,7 @@ struct StatsCommand: SagaSubcommand {
     var json = false
 
     func execute() async throws {
-        let store = try global.openStore(.read)
+        let store = try await global.openStore(.read)
         let now = Date()
         let stats = try await CLI.guarded { try await store.statistics(now: now) }
         if json {

@@ -41,7 +41,7 @@ struct TerminateCommand: SagaSubcommand {
             throw CLIError("--reason must say why the saga is stopped", exitCode: CLI.ExitCodes.invalidInput)
         }
         let who = by ?? ResolveCommand.currentUser()
-        let store = try global.openStore(.write)
+        let store = try await global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         guard let id else {
             try await batch.run(verb: "terminate", json: json, engine: engine, defaultStatuses: [.needsIntervention]) {

@@ -77,7 +77,7 @@ struct WorkerCommand: SagaSubcommand {
         let grace = try ShutdownGraceOption.parse(shutdownGrace)
         let metricsAddress = try metrics.map(MetricsAddress.parse)
         let logger = global.makeLogger(defaultLevel: .info)
-        let store = try global.openStore(.create)
+        let store = try await global.openStore(.create)
         var configuration = SagaEngine.Configuration()
         configuration.concurrency = concurrency
         configuration.leaseDuration = leaseDuration

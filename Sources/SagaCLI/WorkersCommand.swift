@@ -24,7 +24,7 @@ struct WorkersCommand: SagaSubcommand {
     var json = false
 
     func execute() async throws {
-        let store = try global.openStore(.read)
+        let store = try await global.openStore(.read)
         let now = Date()
         let workers = try await CLI.guarded { try await store.workers(now: now) }
         if json {

@@ -85,6 +85,8 @@ final class CLISandbox: @unchecked Sendable {
     let customWorkflows: String
     /// `SAGA_WORKFLOWS`: the package's `Workflows` folder until a custom workflow is written.
     var workflows: String
+    /// When set, `SAGA_DB` is this (a `postgres://` URL) instead of ``database``.
+    var databaseURL: String?
     private let lock = NSLock()
     private var outputCounter = 0
 
@@ -110,7 +112,7 @@ final class CLISandbox: @unchecked Sendable {
 
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
-        env["SAGA_DB"] = database
+        env["SAGA_DB"] = databaseURL ?? database
         env["SAGA_SCRATCH"] = scratch
         env["SAGA_WORKFLOWS"] = workflows
         env["NO_COLOR"] = "1"
