@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SagasHTTP", targets: ["SagasHTTP"]),
         .library(name: "SagasCommand", targets: ["SagasCommand"]),
         .library(name: "SagasBenchmark", targets: ["SagasBenchmark"]),
+        .library(name: "SagasServer", targets: ["SagasServer"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -82,6 +85,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `saga serve`: the HTTP API and dashboard on Hummingbird; it gets a `SagaEngine` injected, so it knows no store.
+        .target(
+            name: "SagasServer",
+            dependencies: [
+                "Sagas",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The example shop's server, a library so that tests can run it in-process.
         .target(
             name: "SagaExampleShopKit",
@@ -105,6 +122,7 @@ let package = Package(
                 "SagasCommand",
                 "SagasHTTP",
                 "SagasSQLite",
+                "SagasServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -147,6 +165,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagasServerTests",
+            dependencies: [
+                "Sagas",
+                "SagasServer",
+                "SagasTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
