@@ -54,6 +54,11 @@ public struct SagaAccessTokens: Sendable {
     /// How many tokens are known.
     public var count: Int { entries.count }
 
+    /// Every known token's name, role and hash, in the order they were added.
+    public var principals: [SagaPrincipal] {
+        entries.map { SagaPrincipal(name: $0.name, role: $0.role, tokenHash: $0.hash) }
+    }
+
     /// Adds a token given in clear (such as `SAGA_API_TOKEN`); only its hash is kept.
     public mutating func add(token: String, name: String, role: SagaRole) {
         entries.append(Entry(role: role, name: name, hash: Self.sha256(token)))
