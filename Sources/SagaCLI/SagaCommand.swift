@@ -44,6 +44,7 @@ struct SagaCommand: AsyncParsableCommand {
             BenchCommand.self,
             MigrateCommand.self,
             PurgeCommand.self,
+            ServeCommand.self,
         ]
     )
 }
