@@ -434,8 +434,10 @@ extension SQLiteSagaStore {
                     arguments += [key]
                 }
                 if !skipStatus, !query.statuses.isEmpty {
-                    filter += " AND status IN (\(query.statuses.map { _ in "?" }.joined(separator: ", ")))"
-                    arguments += StatementArguments(Set(query.statuses).map(\.rawValue))
+                    // One placeholder per distinct status: a status given twice used to leave a placeholder unbound.
+                    let distinct = Array(Set(query.statuses))
+                    filter += " AND status IN (\(distinct.map { _ in "?" }.joined(separator: ", ")))"
+                    arguments += StatementArguments(distinct.map(\.rawValue))
                 }
                 if let workflow = query.workflow {
                     filter += " AND workflow = ?"

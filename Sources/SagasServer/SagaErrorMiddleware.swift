@@ -10,6 +10,8 @@ struct SagaErrorMiddleware: RouterMiddleware {
 
     /// Renders an error as a dashboard page (for paths outside `/v1` and the health checks).
     let page: @Sendable (SagaServerError, Context) -> Response
+    /// The routes, for telling a wrong method (405) from a missing route (404).
+    let routes: SagaRouteTable
 
     func handle(
         _ request: Request,
@@ -20,7 +22,18 @@ struct SagaErrorMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let mapped = Self.map(error, request: request)
+            var mapped = Self.map(error, request: request)
+            var allow: [String] = []
+            if mapped.code == .notFound {
+                allow = routes.methods(for: request.uri.path)
+                if !allow.isEmpty {
+                    mapped = SagaServerError(
+                        .methodNotAllowed,
+                        "\(request.method) is not allowed on \(request.uri.path); allowed: \(allow.joined(separator: ", "))",
+                        status: .methodNotAllowed
+                    )
+                }
+            }
             if mapped.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["error": "\(String(describing: error))"])
             }
@@ -30,6 +43,7 @@ struct SagaErrorMiddleware: RouterMiddleware {
             } else {
                 response = page(mapped, context)
             }
+            if !allow.isEmpty { response.headers[.allow] = allow.joined(separator: ", ") }
         }
         response.headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'self'; frame-ancestors 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"

@@ -521,16 +521,37 @@ enum SagaOpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "array",
+              "items": {
+                "enum": [
+                  "pending",
+                  "running",
+                  "compensating",
+                  "completed",
+                  "compensated",
+                  "needs_intervention",
+                  "failed"
+                ]
+              }
             },
-            "description": "A status, or several separated by commas (repeatable)"
+            "description": "Statuses (repeat the parameter; commas also separate them)",
+            "style": "form",
+            "explode": true
           },
           {
             "name": "workflow",
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "anyOf": [
+                {
+                  "type": "string",
+                  "pattern": "^(.+@0*[1-9][0-9]{0,8}|[^@]+)$"
+                },
+                {
+                  "const": ""
+                }
+              ]
             },
             "description": "NAME or NAME@VERSION"
           },
@@ -548,7 +569,19 @@ enum SagaOpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "anyOf": [
+                {
+                  "type": "string",
+                  "pattern": "^[0-9]{1,4}(ms|s|m|h|d)$"
+                },
+                {
+                  "type": "string",
+                  "pattern": "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{3})?Z)?$"
+                },
+                {
+                  "const": ""
+                }
+              ]
             },
             "description": "A duration ago (2h) or an ISO 8601 time"
           },
@@ -557,7 +590,19 @@ enum SagaOpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "anyOf": [
+                {
+                  "type": "string",
+                  "pattern": "^[0-9]{1,4}(ms|s|m|h|d)$"
+                },
+                {
+                  "type": "string",
+                  "pattern": "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{3})?Z)?$"
+                },
+                {
+                  "const": ""
+                }
+              ]
             },
             "description": "A duration ago or an ISO 8601 time"
           },
@@ -659,6 +704,16 @@ enum SagaOpenAPIDocument {
                 }
               }
             }
+          },
+          "404": {
+            "description": "The saga named by after does not exist",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
           }
         }
       },
@@ -674,11 +729,13 @@ enum SagaOpenAPIDocument {
                 "properties": {
                   "workflow": {
                     "type": "string",
-                    "minLength": 1
+                    "pattern": "^[^@/\\\\]+(@0*[1-9][0-9]{0,8})?$",
+                    "description": "NAME or NAME@VERSION of a workflow in the server's folder (never a file path)"
                   },
                   "input": {},
                   "id": {
-                    "type": "string"
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9._:-]{1,128}$"
                   }
                 },
                 "required": [
@@ -1067,7 +1124,7 @@ enum SagaOpenAPIDocument {
                 "properties": {
                   "reason": {
                     "type": "string",
-                    "minLength": 1
+                    "pattern": "\\S"
                   }
                 },
                 "required": [
@@ -1191,7 +1248,8 @@ enum SagaOpenAPIDocument {
                     "type": "boolean"
                   },
                   "id": {
-                    "type": "string"
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9._:-]{1,128}$"
                   }
                 },
                 "required": [],
@@ -1303,7 +1361,15 @@ enum SagaOpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "anyOf": [
+                {
+                  "type": "string",
+                  "pattern": "^[0-9]{1,4}(ms|s|m|h|d)$"
+                },
+                {
+                  "const": ""
+                }
+              ]
             },
             "description": "Only those open at least this long (30m)"
           }
@@ -1374,7 +1440,8 @@ enum SagaOpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[A-Za-z0-9._:-]{1,128}(#[0-9]{1,9})?$"
             },
             "description": "SAGA#SEQ (send # as %23) or a saga id"
           }
@@ -1384,25 +1451,62 @@ enum SagaOpenAPIDocument {
           "content": {
             "application/json": {
               "schema": {
-                "type": "object",
-                "properties": {
-                  "action": {
-                    "enum": [
-                      "retry",
-                      "skip",
-                      "abandon"
-                    ]
+                "oneOf": [
+                  {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "action"
+                    ],
+                    "properties": {
+                      "action": {
+                        "const": "retry"
+                      },
+                      "note": {
+                        "type": [
+                          "string",
+                          "null"
+                        ]
+                      },
+                      "input": {}
+                    }
                   },
-                  "note": {
-                    "type": "string"
+                  {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "action",
+                      "note"
+                    ],
+                    "properties": {
+                      "action": {
+                        "const": "skip"
+                      },
+                      "note": {
+                        "type": "string",
+                        "pattern": "\\S"
+                      },
+                      "output": {}
+                    }
                   },
-                  "output": {},
-                  "input": {}
-                },
-                "required": [
-                  "action"
-                ],
-                "additionalProperties": false
+                  {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": [
+                      "action",
+                      "note"
+                    ],
+                    "properties": {
+                      "action": {
+                        "const": "abandon"
+                      },
+                      "note": {
+                        "type": "string",
+                        "pattern": "\\S"
+                      }
+                    }
+                  }
+                ]
               }
             }
           }

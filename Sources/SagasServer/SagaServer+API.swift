@@ -23,6 +23,13 @@ extension SagaServer {
             guard let workflow = try Self.string(body, "workflow"), !workflow.isEmpty else {
                 throw SagaServerError(.invalidRequest, "'workflow' is required: NAME or NAME@VERSION", status: .badRequest)
             }
+            // A name in the server's folder, never a path: an API client must not make the server load a file.
+            if workflow.contains("/") || workflow.contains("\\") || workflow.hasSuffix(".json") {
+                throw SagaError(
+                    .workflowNotFound,
+                    "no workflow named '\(String(workflow.prefix(100)))': the API takes NAME or NAME@VERSION, not a file"
+                )
+            }
             let input = body["input"] ?? .object([:])
             let id = try Self.string(body, "id")
             var existed = false
@@ -38,7 +45,9 @@ extension SagaServer {
             let items = SagaQueryItems(request.uri.query)
             try items.check(allowed: Self.sagaListParameters)
             let now = Date()
-            let query = try Self.sagaQuery(items, now: now)
+            guard let query = try Self.sagaQuery(items, now: now) else {
+                return Self.jsonResponse(["sagas": [], "next": .null])
+            }
             let records = try await self.engine.list(query)
             let next: JSONValue = records.count == query.limit ? (records.last.map { .string($0.id) } ?? .null) : .null
             return Self.jsonResponse(["sagas": .array(records.map { $0.summaryJSON(now: now) }), "next": next])
@@ -81,7 +90,7 @@ extension SagaServer {
             }
             let record = try await self.rerun(
                 id,
-                from: try Self.string(body, "from"),
+                from: try Self.string(body, "from").flatMap { $0.isEmpty ? nil : $0 },
                 input: body["input"].flatMap { $0 == .null ? nil : $0 },
                 latest: latest?.boolValue ?? false,
                 newID: try Self.string(body, "id"),

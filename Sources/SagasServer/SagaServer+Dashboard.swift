@@ -60,9 +60,12 @@ extension SagaServer {
             let items = SagaQueryItems(request.uri.query)
             try items.check(allowed: Self.sagaListParameters)
             let now = Date()
-            let query = try Self.sagaQuery(items, now: now)
-            let records = try await self.engine.list(query)
-            let next = records.count == query.limit ? records.last?.id : nil
+            var records: [SagaRecord] = []
+            var next: String?
+            if let query = try Self.sagaQuery(items, now: now) {
+                records = try await self.engine.list(query)
+                next = records.count == query.limit ? records.last?.id : nil
+            }
             return Self.htmlResponse(self.pages(context, now: now).sagas(records, filters: items, next: next))
         }
 

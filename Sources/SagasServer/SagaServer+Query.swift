@@ -60,8 +60,9 @@ extension SagaServer {
 
     /// The query of a saga list request; each filter as `saga list`'s option of the same name.
     ///
+    /// - Returns: the query, or `nil` when the filters contradict each other and no saga can match.
     /// - Throws: 400 `invalid_request` for an unknown status, workflow reference, time or limit.
-    static func sagaQuery(_ items: SagaQueryItems, now: Date) throws -> SagaQuery {
+    static func sagaQuery(_ items: SagaQueryItems, now: Date) throws -> SagaQuery? {
         func bad(_ message: String) -> SagaServerError {
             SagaServerError(.invalidRequest, message, status: .badRequest)
         }
@@ -77,10 +78,10 @@ extension SagaServer {
                 statuses.append(status)
             }
         }
+        // Filters combine with AND: hasIntervention with statuses that leave needs_intervention out matches nothing.
+        var matchesNothing = false
         if try items.flag("hasIntervention") == true {
-            if !statuses.isEmpty && !statuses.contains(.needsIntervention) {
-                throw bad("hasIntervention selects status needs_intervention, which the status filter leaves out")
-            }
+            if !statuses.isEmpty && !statuses.contains(.needsIntervention) { matchesNothing = true }
             statuses = [.needsIntervention]
         }
         var limit = 50
@@ -106,7 +107,7 @@ extension SagaServer {
         if let until = items.first("until"), !until.isEmpty { query.createdUntil = try time(until, "until", now: now) }
         if try items.flag("stuck") == true { query.stuckAt = now }
         if let after = items.first("after"), !after.isEmpty { query.after = after }
-        return query
+        return matchesNothing ? nil : query
     }
 
     /// A duration ago (`2h`) or an ISO 8601 time, as `saga list --since` takes it.

@@ -76,13 +76,20 @@ public struct SagaServer: Sendable {
     /// The router with every route: health checks, the API, the OpenAPI document and the dashboard.
     public func makeRouter() -> Router<SagaRequestContext> {
         let router = Router(context: SagaRequestContext.self)
+        let table = SagaRouteTable()
         // Middlewares first: Hummingbird applies a router's middlewares to the routes added after them.
-        router.add(middleware: SagaErrorMiddleware(page: { error, context in self.errorPage(error, context: context) }))
+        router.add(
+            middleware: SagaErrorMiddleware(
+                page: { error, context in self.errorPage(error, context: context) },
+                routes: table
+            )
+        )
         router.add(middleware: SagaAuthMiddleware(tokens: tokens, sessions: sessions))
         addHealthRoutes(to: router)
         addAPIRoutes(to: router)
         addEventRoutes(to: router)
         addDashboardRoutes(to: router)
+        table.fill(from: router)
         return router
     }
 

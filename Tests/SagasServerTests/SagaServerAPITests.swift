@@ -45,6 +45,13 @@ struct SagaServerAPITests {
             #expect(unknown.status == .notFound)
             #expect(unknown.errorCode == "workflow_not_found")
 
+            // Never a file path: the server must not load whatever file a client names.
+            for reference in ["\(fixture.directory)/pay.json", "pay.json", "../x/pay"] {
+                let path = try await api.post("/v1/sagas", #"{"workflow": "\#(reference)", "input": {"orderId": "o-1"}}"#)
+                #expect(path.status == .notFound, "\(reference)")
+                #expect(path.errorCode == "workflow_not_found")
+            }
+
             let generated = try await api.post("/v1/sagas", #"{"workflow": "pay", "input": {"orderId": "o-9"}}"#)
             #expect(generated.status == .created)
             #expect(generated.json?["id"]?.stringValue?.hasPrefix("s-") == true)
@@ -152,6 +159,14 @@ struct SagaServerAPITests {
             let route = try await api.get("/v1/nothing-here")
             #expect(route.status == .notFound)
             #expect(route.errorCode == "not_found")
+
+            // A route that exists with other methods: 405 with Allow.
+            let method = try await api.request(.delete, "/v1/sagas/s-a", token: ServerFixture.adminToken)
+            #expect(method.status == .methodNotAllowed)
+            #expect(method.errorCode == "method_not_allowed")
+            #expect(method.headers[.allow] == "GET")
+            let both = try await api.request(.put, "/v1/sagas", token: ServerFixture.adminToken)
+            #expect(both.headers[.allow] == "GET, POST")
         }
     }
 
