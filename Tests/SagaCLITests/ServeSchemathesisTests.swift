@@ -57,6 +57,8 @@ struct ServeSchemathesisTests {
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
         process.environment = environment
+        // schemathesis writes a `.schemathesis` folder where it runs: in the sandbox, not the package.
+        process.currentDirectoryURL = URL(fileURLWithPath: sandbox.root)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
