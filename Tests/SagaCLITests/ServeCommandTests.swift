@@ -75,6 +75,24 @@ struct ServeCommandTests {
         #expect(ready.status == 200)
         #expect(ready.body.contains(#""worker":"running""#))
 
+        // Every saga's events as they are journaled, and a resume after the last one seen.
+        let (live, second) = try Self.streamWhileStarting(base: base, auth: auth, id: "s-web-2")
+        #expect(live.contains("event: saga.started"), "\(live)")
+        #expect(live.contains(#""sagaId":"s-web-2""#))
+        #expect(!live.contains(#""sagaId":"s-web""#))
+        let ids = live.split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+        #expect(ids.count >= 2)
+        #expect(ids.allSatisfy { $0.split(separator: "/").count == 3 })
+        #expect(eventually(timeout: 60) {
+            let show = try? Self.curl(auth + [base + "/v1/sagas/s-web-2"])
+            return show.flatMap { try? JSONValue(parsing: $0.body) }?["status"] == "completed"
+        })
+        let resumed = try Self.curl(auth + ["-N", "--max-time", "2", "-H", "Last-Event-ID: \(ids[0])", base + "/v1/events"])
+        let resumedIDs = resumed.body.split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+        #expect(!resumedIDs.contains(ids[0]))
+        #expect(resumedIDs.contains(ids[1]), "\(resumed.body)")
+        #expect(second == 201)
+
         // An open event stream does not hold up the shutdown.
         let stream = Process()
         stream.executableURL = URL(fileURLWithPath: Self.curl!)
@@ -89,6 +107,23 @@ struct ServeCommandTests {
         // The CLI reads the same database.
         let show = try sandbox.run(["show", "s-web", "--json"])
         #expect(try show.json()["status"] == "completed")
+    }
+
+    /// Reads `GET /v1/events` for three seconds while a saga is started; returns what the stream carried.
+    static func streamWhileStarting(base: String, auth: [String], id: String) throws -> (String, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: curl!)
+        process.arguments = ["-s", "-N", "--max-time", "3"] + auth + [base + "/v1/events"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        usleep(500_000)
+        let started = try Self.curl(auth + [
+            "-X", "POST", "-d", #"{"workflow": "order", "input": {"orderId": "o-2"}, "id": "\#(id)"}"#, base + "/v1/sagas",
+        ])
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (String(decoding: data, as: UTF8.self), started.status)
     }
 
     @Test(.enabled(if: curl != nil, "curl is not installed"))
