@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SagasMetrics", targets: ["SagasMetrics"]),
         .library(name: "SagasTracing", targets: ["SagasTracing"]),
         .library(name: "SagasPostgres", targets: ["SagasPostgres"]),
+        .library(name: "SagasServer", targets: ["SagasServer"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -40,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -129,6 +131,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `saga serve`: the HTTP API and dashboard on Hummingbird; it gets a `SagaEngine` injected, so it knows no store.
+        .target(
+            name: "SagasServer",
+            dependencies: [
+                "Sagas",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The example shop's server, a library so that tests can run it in-process.
         .target(
             name: "SagaExampleShopKit",
@@ -155,6 +171,7 @@ let package = Package(
                 "SagasPostgres",
                 "SagasSQLite",
                 "SagasTracing",
+                "SagasServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -223,6 +240,19 @@ let package = Package(
                 "SagasPostgres",
                 "SagasTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagasServerTests",
+            dependencies: [
+                "Sagas",
+                "SagasServer",
+                "SagasTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -443,6 +443,7 @@ extension SQLiteSagaStore {
                     arguments += [key]
                 }
                 if !skipStatus, !query.statuses.isEmpty {
+                    // One placeholder per distinct status: a status given twice used to leave a placeholder unbound.
                     let wanted = Array(Set(query.statuses))
                     var condition = "status IN (\(wanted.map { _ in "?" }.joined(separator: ", ")))"
                     if wanted.contains(.needsIntervention) { condition += " OR \(unknownStatus)" }

@@ -20,6 +20,14 @@ struct SQLiteSagaStoreTests {
         #expect(store.path == folder.path("saga.db"))
     }
 
+    /// A status named twice in a query (`saga list --status failed --status failed`, `GET /v1/sagas?status=…`).
+    @Test func listWithARepeatedStatus() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteSagaStore(path: folder.path("saga.db"))
+        let found = try await store.list(SagaQuery(statuses: [.completed, .pending, .completed], workflow: "w", limit: 10))
+        #expect(found.isEmpty)
+    }
+
     @Test func synchronousNormalWhenConfigured() async throws {
         let folder = try TemporaryFolder()
         let store = try SQLiteSagaStore.sqlite(path: folder.path("saga.db"), configuration: .init(synchronous: .normal))
