@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasTracing
 import SagasServer
 import ServiceLifecycle
 import Synchronization
@@ -106,6 +107,12 @@ struct ServeCommand: SagaSubcommand {
                 )
             }
         }
+        // Metrics for GET /metrics, and traces when the OTEL_* variables ask for them.
+        services.append(MetricsExport.instrument(engine, logger: logger))
+        if let tracing = try TracingExport.bootstrap() {
+            engine.use(tracer: SagaDistributedTracer())
+            services.insert(tracing, at: 0)
+        }
         var workerRunning: (@Sendable () -> Bool)?
         if !noWorker {
             workerRunning = { @Sendable in workerState.isRunning }
@@ -117,7 +124,8 @@ struct ServeCommand: SagaSubcommand {
             configuration: .init(
                 readOnly: readOnly,
                 secureCookies: secureCookies,
-                workerRunning: workerRunning
+                workerRunning: workerRunning,
+                metrics: { MetricsExport.render() }
             ),
             logger: logger
         )

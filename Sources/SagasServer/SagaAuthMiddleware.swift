@@ -44,7 +44,7 @@ struct SagaAuthMiddleware: RouterMiddleware {
             context.viaCookie = true
         }
         if context.principal == nil && !Self.isPublic(path) {
-            if path.hasPrefix("/v1/") || path == "/v1" {
+            if path.hasPrefix("/v1/") || path == "/v1" || path == "/metrics" {
                 throw SagaServerError(
                     .unauthorized,
                     "this endpoint needs a token: send Authorization: Bearer TOKEN",

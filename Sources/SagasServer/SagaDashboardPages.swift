@@ -186,12 +186,13 @@ struct SagaDashboardPages: Sendable {
     func workers(_ workers: [SagaWorkerSummary]) -> HTML {
         let rows = workers.map { w -> HTML in
             let host: String = w.host ?? ""
-            let pid: String = w.pid.map(String.init) ?? ""
-            return "<tr><td><code>\(w.id)</code></td><td>\(host)</td><td class=\"num\">\(pid)</td><td class=\"num\">\(w.sagas)</td><td>\(SagaTime.format(w.leaseExpiresAt))</td></tr>"
+            let pid: String = w.pid.map { String($0) } ?? ""
+            let until: String = w.leaseExpiresAt.map { SagaTime.format($0) } ?? ""
+            return "<tr><td><code>\(w.id)</code></td><td>\(host)</td><td class=\"num\">\(pid)</td><td class=\"num\">\(w.sagas.count)</td><td>\(until)</td><td>\(w.state.rawValue)</td></tr>"
         }
         let table: HTML = workers.isEmpty
             ? "<p class=\"muted\">No worker holds a saga right now.</p>"
-            : "<table><tr><th>Worker</th><th>Host</th><th>PID</th><th>Sagas held</th><th>Lease until</th></tr>\(rows)</table>"
+            : "<table><tr><th>Worker</th><th>Host</th><th>PID</th><th>Sagas held</th><th>Lease until</th><th>State</th></tr>\(rows)</table>"
         return layout("Workers", active: "/workers", """
             <h1>Workers</h1><p class="muted">Workers are seen through the leases they hold: one that holds no saga is not listed.</p>
             <div id="workers" data-live>\(table)</div>

@@ -38,7 +38,7 @@ struct SagaErrorMiddleware: RouterMiddleware {
                 context.logger.error("request failed", metadata: ["error": "\(String(describing: error))"])
             }
             let path = request.uri.path
-            if path.hasPrefix("/v1") || path == "/healthz" || path == "/readyz" {
+            if path.hasPrefix("/v1") || path == "/healthz" || path == "/readyz" || path == "/metrics" {
                 response = try mapped.response(from: request, context: context)
             } else {
                 response = page(mapped, context)

@@ -145,13 +145,16 @@ extension SagaOpenAPIDocument {
     },
     "Worker": {
       "type": "object",
-      "required": ["id", "sagas", "leaseExpiresAt"],
+      "required": ["id", "host", "pid", "state", "held", "sagas", "leaseExpiresAt", "lastProgressAt"],
       "properties": {
         "id": {"type": "string"},
         "host": {"type": ["string", "null"]},
         "pid": {"type": ["integer", "null"]},
-        "sagas": {"type": "integer"},
-        "leaseExpiresAt": {"type": "string"}
+        "state": {"type": "string", "enum": ["live", "expired", "gone"]},
+        "held": {"type": "integer"},
+        "sagas": {"type": "array", "items": {"type": "string"}},
+        "leaseExpiresAt": {"type": ["string", "null"]},
+        "lastProgressAt": {"type": ["string", "null"]}
       }
     }
   }

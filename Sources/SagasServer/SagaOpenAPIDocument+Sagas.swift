@@ -133,6 +133,13 @@ extension SagaOpenAPIDocument {
     "post": {
       "operationId": "startSaga",
       "summary": "Start a saga (or find the one with this id)",
+      "parameters": [
+        {
+          "name": "traceparent", "in": "header", "required": false,
+          "description": "A W3C traceparent: the saga's spans join that trace (journaled with the saga)",
+          "schema": {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"}
+        }
+      ],
       "requestBody": {
         "required": true,
         "content": {

@@ -30,6 +30,23 @@ enum SagaOpenAPIDocument {
     /// The health checks, the document itself, interventions, overview and events.
     static let otherPaths = #"""
 {
+  "/metrics": {
+    "get": {
+      "operationId": "metrics",
+      "summary": "Prometheus metrics (text exposition format), for a scrape with a bearer token",
+      "responses": {
+        "200": {"description": "The metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "401": {
+          "description": "No token or a bad token",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "404": {
+          "description": "Metrics are not enabled in this server",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        }
+      }
+    }
+  },
   "/healthz": {
     "get": {
       "operationId": "healthz",

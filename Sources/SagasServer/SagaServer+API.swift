@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Sagas
@@ -34,7 +35,10 @@ extension SagaServer {
             let id = try Self.string(body, "id")
             var existed = false
             if let id { existed = try await self.engine.snapshotRecord(id) != nil }
-            let record = try await self.engine.start(workflow: workflow, in: self.catalog, input: input, id: id)
+            let traceparent = request.headers[HTTPField.Name("traceparent")!]
+            let record = try await self.engine.start(
+                workflow: workflow, in: self.catalog, input: input, id: id, traceparent: traceparent
+            )
             if !existed {
                 self.logger.info("saga started", metadata: ["saga.id": "\(record.id)", "by": "\(principal.name)"])
             }
@@ -146,7 +150,8 @@ extension SagaServer {
         }
 
         v1.get("/workers") { _, _ -> Response in
-            Self.jsonResponse(["workers": .array(try await self.workers().map(\.json))])
+            let now = Date()
+            return Self.jsonResponse(["workers": .array(try await self.workers().map { $0.json(now: now) })])
         }
     }
 

@@ -1,56 +1,10 @@
 import Foundation
 import Sagas
 
-/// A worker as `GET /v1/workers` shows it, derived from the leases it holds (the store keeps no worker table):
-/// a worker that holds no saga right now is not listed.
-struct SagaWorkerSummary: Sendable, Hashable {
-    var id: String
-    var host: String?
-    var pid: Int?
-    var sagas: Int
-    var leaseExpiresAt: Date
-
-    var json: JSONValue {
-        .object([
-            "id": .string(id),
-            "host": host.map { .string($0) } ?? .null,
-            "pid": pid.map { .integer($0) } ?? .null,
-            "sagas": .integer(sagas),
-            "leaseExpiresAt": .string(SagaTime.format(leaseExpiresAt)),
-        ])
-    }
-}
-
 extension SagaServer {
-    /// How many leased sagas are read to find the workers.
-    static let workerScanLimit = 10_000
-
-    /// The workers that hold a live lease: id, host and pid (from the worker id), how many sagas each holds, and
-    /// when its latest lease ends.
+    /// The workers that hold leases (`SagaWorkerSummary`, the view `saga workers --json` prints too).
     func workers() async throws -> [SagaWorkerSummary] {
-        let now = Date()
-        let records = try await engine.list(
-            SagaQuery(statuses: [.running, .compensating, .pending], limit: Self.workerScanLimit)
-        )
-        var byOwner: [String: SagaWorkerSummary] = [:]
-        for record in records {
-            guard let owner = record.owner, let until = record.leaseExpiresAt, until > now else { continue }
-            if var known = byOwner[owner] {
-                known.sagas += 1
-                known.leaseExpiresAt = max(known.leaseExpiresAt, until)
-                byOwner[owner] = known
-            } else {
-                let identity = WorkerIdentity(workerID: owner)
-                byOwner[owner] = SagaWorkerSummary(
-                    id: owner,
-                    host: identity?.host,
-                    pid: identity.map { Int($0.pid) },
-                    sagas: 1,
-                    leaseExpiresAt: until
-                )
-            }
-        }
-        return byOwner.values.sorted { $0.id < $1.id }
+        try await engine.workers()
     }
 
     /// One workflow file of the folder as the API and the dashboard show it.

@@ -29,14 +29,18 @@ public struct SagaServer: Sendable {
         /// Whether the worker runs in this process, as `GET /readyz` reports it; `nil`: no worker is expected
         /// (`--no-worker`).
         public var workerRunning: (@Sendable () -> Bool)?
+        /// The Prometheus text `GET /metrics` serves (to any authenticated role); `nil`: 404.
+        public var metrics: (@Sendable () -> String)?
 
         public init(
             readOnly: Bool = false,
             maxBodyBytes: Int = Configuration.defaultMaxBodyBytes,
             eventPollInterval: Duration = .milliseconds(250),
             secureCookies: Bool = false,
-            workerRunning: (@Sendable () -> Bool)? = nil
+            workerRunning: (@Sendable () -> Bool)? = nil,
+            metrics: (@Sendable () -> String)? = nil
         ) {
+            self.metrics = metrics
             self.readOnly = readOnly
             self.maxBodyBytes = maxBodyBytes
             self.eventPollInterval = eventPollInterval
@@ -113,6 +117,14 @@ public struct SagaServer: Sendable {
     // MARK: Health
 
     func addHealthRoutes(to router: Router<SagaRequestContext>) {
+        router.get("/metrics") { _, _ -> Response in
+            guard let metrics = self.configuration.metrics else {
+                throw SagaServerError(.metricsNotEnabled, "metrics are not enabled in this server", status: .notFound)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+        }
         router.get("/healthz") { _, _ -> Response in
             Self.jsonResponse(["status": "ok"])
         }

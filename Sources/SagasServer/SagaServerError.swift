@@ -26,6 +26,8 @@ public struct SagaServerError: Error, Sendable, CustomStringConvertible, HTTPRes
         public static let invalidRequest = Code("invalid_request")
         /// No such route.
         public static let notFound = Code("not_found")
+        /// `GET /metrics` on a server that was not given metrics.
+        public static let metricsNotEnabled = Code("metrics_not_enabled")
         /// The route exists, but not for this method.
         public static let methodNotAllowed = Code("method_not_allowed")
         /// A state-changing form without a valid CSRF token.

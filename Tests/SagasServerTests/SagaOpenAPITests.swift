@@ -17,7 +17,7 @@ struct SagaOpenAPITests {
                 return text.hasPrefix(":") ? "{\(text.dropFirst())}" : text
             }.joined(separator: "/")
             let full = "/" + path
-            guard full.hasPrefix("/v1/") || full == "/healthz" || full == "/readyz" else { continue }
+            guard full.hasPrefix("/v1/") || full == "/healthz" || full == "/readyz" || full == "/metrics" else { continue }
             operations.insert("\(route.method.rawValue) \(full)")
         }
         return operations

@@ -297,7 +297,9 @@ struct SagaServerAPITests {
             #expect(worker["id"] == "otherhost:99:n1")
             #expect(worker["host"] == "otherhost")
             #expect(worker["pid"] == 99)
-            #expect(worker["sagas"] == 1)
+            #expect(worker["held"] == 1)
+            #expect(worker["sagas"] == ["s-b"])
+            #expect(worker["state"] == "live")
         }
     }
 

@@ -41,7 +41,11 @@ struct ServerFixture: Sendable {
     let engine: SagaEngine
     let server: SagaServer
 
-    init(readOnly: Bool = false, maxBodyBytes: Int = SagaServer.Configuration.defaultMaxBodyBytes) throws {
+    init(
+        readOnly: Bool = false,
+        maxBodyBytes: Int = SagaServer.Configuration.defaultMaxBodyBytes,
+        metrics: (@Sendable () -> String)? = nil
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("saga-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.payWorkflow.write(toFile: directory + "/pay.json", atomically: true, encoding: .utf8)
@@ -67,7 +71,9 @@ struct ServerFixture: Sendable {
             engine: engine,
             catalog: WorkflowCatalog(directory: directory),
             tokens: tokens,
-            configuration: .init(readOnly: readOnly, maxBodyBytes: maxBodyBytes, eventPollInterval: .milliseconds(10)),
+            configuration: .init(
+                readOnly: readOnly, maxBodyBytes: maxBodyBytes, eventPollInterval: .milliseconds(10), metrics: metrics
+            ),
             logger: Self.logger
         )
     }
