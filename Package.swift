@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "SagasHTTP", targets: ["SagasHTTP"]),
         .library(name: "SagasCommand", targets: ["SagasCommand"]),
         .library(name: "SagasBenchmark", targets: ["SagasBenchmark"]),
+        .library(name: "SagasMetrics", targets: ["SagasMetrics"]),
+        .library(name: "SagasTracing", targets: ["SagasTracing"]),
         .library(name: "SagasServer", targets: ["SagasServer"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
@@ -30,8 +32,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
+        // Only the OTLP/HTTP exporter: the gRPC one costs minutes of build.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .target(
@@ -70,6 +77,27 @@ let package = Package(
         .target(
             name: "SagasBenchmark",
             dependencies: ["Sagas", "SagasTesting"],
+            swiftSettings: swiftSettings
+        ),
+        // Metrics through swift-metrics: an engine observer (counters, timers) and a sampler (gauges).
+        .target(
+            name: "SagasMetrics",
+            dependencies: [
+                "Sagas",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Spans for saga runs and attempts through swift-distributed-tracing (an engine tracer).
+        .target(
+            name: "SagasTracing",
+            dependencies: [
+                "Sagas",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The HTTP executor: the only target that knows NIO and AsyncHTTPClient (the core stays free of them).
@@ -121,9 +149,16 @@ let package = Package(
                 "SagasBenchmark",
                 "SagasCommand",
                 "SagasHTTP",
+                "SagasMetrics",
                 "SagasSQLite",
                 "SagasServer",
+                "SagasTracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -137,6 +172,17 @@ let package = Package(
                 "SagasCommand",
                 "SagasTesting",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagasMetricsTests",
+            dependencies: [
+                "Sagas",
+                "SagasMetrics",
+                "SagasTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -183,7 +229,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SagaCLITests",
-            dependencies: ["Sagas", "SagasSQLite", "SagasTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Sagas",
+                "SagasSQLite",
+                "SagasTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // A loopback OTLP/HTTP receiver for the tracing tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -60,18 +60,39 @@ enum CLI {
     }
 
     private static func convert(_ error: SagaError) -> CLIError {
-        for diagnostic in error.diagnostics.prefix(50) {
+        let printed = error.diagnostics.prefix(50)
+        for diagnostic in printed {
             FileHandle.standardError.write(Data("\(diagnostic)\n".utf8))
         }
-        return CLIError(error.message, exitCode: exitCode(for: error.code))
+        return CLIError(summary(of: error, printed: Array(printed)), exitCode: exitCode(for: error.code))
+    }
+
+    /// The error's message, without the diagnostics just printed above it: a message that quotes them
+    /// (`invalid workflow FILE: FILE:2:7: error: …`) says how many there are instead, so each is printed once.
+    static func summary(of error: SagaError, printed: [WorkflowDiagnostic]) -> String {
+        guard let quoted = printed.lazy.map(\.description).first(where: { error.message.contains($0) }),
+            let range = error.message.range(of: quoted)
+        else { return error.message }
+        var head = String(error.message[..<range.lowerBound])
+        while head.hasSuffix(" ") || head.hasSuffix(":") { head.removeLast() }
+        let errors = error.diagnostics.filter { $0.severity == .error }.count
+        let warnings = error.diagnostics.count - errors
+        var counts = "\(errors) error\(errors == 1 ? "" : "s")"
+        if warnings > 0 { counts += " and \(warnings) warning\(warnings == 1 ? "" : "s")" }
+        return "\(head): \(counts) (listed above)"
     }
 
     private static let bootstrapped = LockedFlag()
 
     /// Logs to standard error (standard output is for results).
-    static func bootstrapLogging(level: Logger.Level) {
+    static func bootstrapLogging(level: Logger.Level, json: Bool = false) {
         guard bootstrapped.set() else { return }
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

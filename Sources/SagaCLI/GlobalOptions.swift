@@ -18,6 +18,15 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Log format on standard error: text, or json (one object per line, for log shippers).",
+            valueName: "format"
+        )
+    )
+    var logFormat: String = "text"
+
     /// Refuses an unknown `--log-level` (it used to fall back to the default silently).
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
@@ -25,6 +34,9 @@ struct GlobalOptions: ParsableArguments {
                 "unknown log level '\(logLevel)'; expected one of "
                     + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             )
+        }
+        if logFormat != "text" && logFormat != "json" {
+            throw ValidationError("unknown log format '\(Output.truncate(logFormat, 40))'; expected text or json")
         }
     }
 
@@ -58,7 +70,7 @@ struct GlobalOptions: ParsableArguments {
 
     func makeLogger(defaultLevel: Logger.Level) -> Logger {
         let level = logLevel.flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? defaultLevel
-        CLI.bootstrapLogging(level: level)
+        CLI.bootstrapLogging(level: level, json: logFormat == "json")
         var logger = Logger(label: "saga")
         logger.logLevel = level
         return logger
@@ -68,9 +80,35 @@ struct GlobalOptions: ParsableArguments {
 extension GlobalOptions {
     /// Resolves a WORKFLOW argument and journals a saga for it (or finds the saga with that id): what `run` and
     /// `submit` share. Commands run in the workflow file's folder.
-    func startSaga(_ workflow: String, input: JSONValue, id: String?, engine: SagaEngine) async throws -> SagaRecord {
+    func startSaga(
+        _ workflow: String,
+        input: JSONValue,
+        id: String?,
+        traceparent: String? = nil,
+        engine: SagaEngine
+    ) async throws -> SagaRecord {
         let catalog = WorkflowCatalog(directory: workflowsDirectory)
-        return try await CLI.guarded { try await engine.start(workflow: workflow, in: catalog, input: input, id: id) }
+        return try await CLI.guarded {
+            try await engine.start(workflow: workflow, in: catalog, input: input, id: id, traceparent: traceparent)
+        }
+    }
+}
+
+/// `--traceparent`: the W3C trace context a new saga joins.
+struct TraceOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "A W3C traceparent (00-TRACEID-SPANID-FLAGS) whose trace the saga's spans join; journaled with the saga.",
+            discussion: "Default: $TRACEPARENT (what a traced command step passes on), else a trace derived from the saga id.",
+            valueName: "traceparent"
+        )
+    )
+    var traceparent: String?
+
+    var value: String? {
+        if let traceparent { return traceparent }
+        let inherited = ProcessInfo.processInfo.environment["TRACEPARENT"] ?? ""
+        return SagaTraceContext(traceparent: inherited) == nil ? nil : inherited
     }
 }
 

@@ -27,10 +27,13 @@ struct InterventionsCommand: SagaSubcommand {
     var workflow: String?
     @Option(help: "Only those open at least this long (e.g. 30m, 2h).")
     var olderThan: String?
+    @Option(help: "The reconciliation job's --max-retries, to count the automatic retries left (a workflow's own setting wins).")
+    var maxRetries: Int = ReconciliationPolicy().maxAutomaticRetries
     @Flag(help: "Print a JSON array.")
     var json = false
 
     func execute() async throws {
+        guard maxRetries >= 0 else { throw CLIError("--max-retries must be 0 or more", exitCode: CLI.ExitCodes.invalidInput) }
         var minimumAge: Duration?
         if let olderThan {
             guard let d = SagaDuration.parse(olderThan) else {
@@ -43,20 +46,33 @@ struct InterventionsCommand: SagaSubcommand {
         let list = try await CLI.guarded { try await engine.interventions(workflow: workflow, olderThan: minimumAge) }
         let now = Date()
         if json {
-            CLI.printJSON(.array(list.map { $0.json(now: now) }))
+            CLI.printJSON(.array(list.map { $0.json(now: now, maxAutomaticRetries: maxRetries) }))
             return
         }
         if list.isEmpty {
             print("no open interventions")
         } else {
             let rows = list.map { s in
-                [
+                let left = s.automaticRetriesLeft(maxAutomaticRetries: maxRetries)
+                let limit = s.workflowMaxAutomaticRetries ?? maxRetries
+                return [
                     s.intervention.id, "\(s.workflow)@\(s.version)", s.intervention.step, s.intervention.phase.rawValue,
-                    "\(s.attempts)", Output.age(s.intervention.openedAt, now: now),
-                    Output.truncate(s.lastError ?? s.intervention.reason, 50), s.suggestion,
+                    "\(s.attempts)", left == 0 ? "none left" : "\(left) of \(limit) left",
+                    Output.age(s.intervention.openedAt, now: now),
+                    Output.truncate(
+                        Output.withoutContext(
+                            s.lastError ?? s.intervention.reason, saga: s.intervention.sagaID, step: s.intervention.step
+                        ),
+                        50
+                    ),
+                    s.suggestion,
                 ]
             }
-            print(Output.table(["ID", "WORKFLOW", "STEP", "PHASE", "ATTEMPTS", "AGE", "LAST ERROR", "SUGGESTED"], rows))
+            print(
+                Output.table(
+                    ["ID", "WORKFLOW", "STEP", "PHASE", "ATTEMPTS", "AUTO RETRIES", "AGE", "LAST ERROR", "SUGGESTED"], rows
+                )
+            )
         }
         let parked = try await CLI.guarded { try await engine.parkedSagas(workflow: workflow) }
         guard !parked.isEmpty else { return }
@@ -65,7 +81,7 @@ struct InterventionsCommand: SagaSubcommand {
                 + "intervention to resolve; repair from a backup (Docs/operations.md, \"Parked sagas\")"
         )
         let rows = parked.map { r in
-            [r.id, "\(r.workflow)@\(r.version)", Output.age(r.updatedAt, now: now), Output.truncate(r.lastError ?? "", 90)]
+            [r.id, "\(r.workflow)@\(r.version)", Output.age(r.updatedAt, now: now), Output.truncate(Output.withoutContext(r.lastError ?? "", saga: r.id, step: r.currentStep), 90)]
         }
         print(Output.table(["SAGA", "WORKFLOW", "AGE", "LAST ERROR"], rows))
     }
@@ -87,12 +103,17 @@ struct ResolveCommand: SagaSubcommand {
               saga resolve s-123 --retry
               saga resolve 's-123#14' --skip --note "refunded by hand, ticket 4411"
               saga resolve s-123 --abandon --note "customer compensated off-system" --by alice
+              saga resolve --all --workflow order@2 --retry --yes
+
+            --all resolves the open intervention of every saga the filters select (default: --status \
+            needs_intervention), each journaled on its own; without --yes it only counts them. It goes on past \
+            failures (a saga whose intervention was resolved meanwhile, a parked saga) and reports them (exit 1).
             """
     )
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "An intervention id (SAGA#SEQ) or a saga id.")
-    var id: String
+    @Argument(help: "An intervention id (SAGA#SEQ) or a saga id (or --all with filters).")
+    var id: String?
     @Flag(help: "Run the failed compensation or step again.")
     var retry = false
     @Flag(help: "Carry on as if it had succeeded (it was done by hand).")
@@ -116,8 +137,13 @@ struct ResolveCommand: SagaSubcommand {
     var run = false
     @Flag(help: "Print the saga's summary as JSON.")
     var json = false
+    @OptionGroup var batch: BatchOptions
 
     func execute() async throws {
+        try batch.validate(id: id, command: "resolve")
+        if batch.all && (run || input != nil) {
+            throw CLIError("--run and --input go with one saga, not with --all", exitCode: CLI.ExitCodes.invalidInput)
+        }
         let chosen = [retry, skip, abandon].filter { $0 }.count
         guard chosen == 1 else {
             throw CLIError("choose exactly one of --retry, --skip and --abandon", exitCode: CLI.ExitCodes.invalidInput)
@@ -153,6 +179,14 @@ struct ResolveCommand: SagaSubcommand {
         let who = by ?? Self.currentUser()
         let store = try global.openStore(.write)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
+        guard let id else {
+            let note = self.note
+            try await batch.run(verb: "resolve (\(resolution.actionName))", json: json, engine: engine, defaultStatuses: [.needsIntervention]) {
+                sagaID in
+                _ = try await engine.resolve(sagaID, resolution, by: who, note: note)
+            }
+            return
+        }
         var record = try await CLI.guarded { try await engine.resolve(id, resolution, by: who, note: note) }
         if run && !abandon {
             let sagaID = record.id
@@ -211,17 +245,23 @@ struct ReconcileCommand: SagaSubcommand {
             unknown outcomes, hands sagas whose worker is gone back to the workers, reports attempts running far \
             past their timeout, and prints what still needs a person. `saga worker` runs the same pass periodically.
             --once runs one pass now and retries every open intervention that has automatic retries left, \
-            whatever its schedule.
+            whatever its schedule: it acts (runs compensations again, uses up automatic retries, opens new \
+            interventions). --dry-run runs one pass that changes nothing and reports what it would do \
+            (would_retry, would_release) and everything waiting: interventions for a person, sagas no worker \
+            runs (stuck), parked sagas.
 
             Examples:
+              saga reconcile --dry-run
               saga reconcile --once
               saga reconcile --interval 1m --retry-interval 10m --max-retries 5
             """
     )
 
     @OptionGroup var global: GlobalOptions
-    @Flag(help: "Run one pass now, then exit.")
+    @Flag(help: "Run one pass now, then exit. It acts: it retries every open intervention with automatic retries left.")
     var once = false
+    @Flag(help: "Run one pass that changes nothing and report what it would do (with --once: what --once would do), then exit.")
+    var dryRun = false
     @Option(help: "Time between passes.")
     var interval: String = "1m"
     @Option(help: "Time between automatic retries of one intervention.")
@@ -240,26 +280,30 @@ struct ReconcileCommand: SagaSubcommand {
         }
         guard maxRetries >= 0 else { throw CLIError("--max-retries must be 0 or more", exitCode: CLI.ExitCodes.invalidInput) }
         let logger = global.makeLogger(defaultLevel: .warning)
-        let store = try global.openStore(.write)
+        // A dry run only reads: the database is opened read-only, so it cannot change anything.
+        let store = try global.openStore(dryRun ? .read : .write)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
         while true {
-            let report = try await CLI.guarded { try await engine.reconcile(policy: policy, force: once) }
-            ReconcileCommand.print(report, json: json)
-            if once { return }
+            let report = try await CLI.guarded {
+                try await engine.reconcile(policy: policy, force: once, dryRun: dryRun, reportWaiting: true)
+            }
+            ReconcileCommand.print(report, json: json, dryRun: dryRun)
+            if once || dryRun { return }
             try await Task.sleep(for: every)
         }
     }
 
-    static func print(_ report: ReconciliationReport, json: Bool) {
+    static func print(_ report: ReconciliationReport, json: Bool, dryRun: Bool = false) {
         if json {
             Swift.print(report.json.jsonString)
             return
         }
         if report.entries.isEmpty {
-            Swift.print("reconcile: nothing to do, nothing waiting for a person")
+            Swift.print("reconcile: nothing to do, nothing waiting for a person" + (dryRun ? " (dry run)" : ""))
             return
         }
+        if dryRun { Swift.print("reconcile --dry-run: nothing was changed; a pass would do this:") }
         let rows = report.entries.map { e in
             [e.action, e.sagaID, e.step ?? "", SagaDuration.format(.seconds(e.ageSeconds)), e.detail]
         }

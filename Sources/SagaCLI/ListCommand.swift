@@ -52,10 +52,16 @@ struct ListCommand: SagaSubcommand {
             return
         }
         let rows: [[String]] = records.map { (r: SagaRecord) -> [String] in
-            let status: String = r.isStuck(now: now) ? "\(r.status.rawValue) (stuck)" : r.status.rawValue
+            var status: String = r.status.rawValue
+            if r.damage != nil {
+                status += " (damaged)"
+            } else if r.isStuck(now: now) {
+                status += " (stuck)"
+            }
             let key: String = r.key ?? ""
             let step: String = r.currentStep ?? ""
-            let error: String = Output.truncate(r.lastError ?? "", 60)
+            let problem: String = Output.withoutContext(r.damage ?? r.lastError ?? "", saga: r.id, step: r.currentStep)
+            let error: String = Output.truncate(problem, 60)
             return [r.id, "\(r.workflow)@\(r.version)", status, key, step, Output.age(r.createdAt, now: now), error]
         }
         print(Output.table(["ID", "WORKFLOW", "STATUS", "KEY", "STEP", "AGE", "LAST ERROR"], rows, colorColumn: 2))
@@ -109,7 +115,7 @@ struct ShowCommand: SagaSubcommand {
         let first = snapshot.events.first?.at ?? Date()
         try await CLI.guarded {
             for try await event in engine.follow(sagaID: id, after: snapshot.record.lastSeq) {
-                Output.printNow(Output.eventRow(event, since: first).filter { !$0.isEmpty }.joined(separator: "  "))
+                Output.printNow(Output.eventRow(event, since: first, sagaID: id).filter { !$0.isEmpty }.joined(separator: "  "))
             }
         }
         let final = try await CLI.guarded { try await store.saga(id: id) }

@@ -11,7 +11,7 @@ enum Output {
             "saga.compensated", "probe.happened":
             code = "32"
         case "needs_intervention", "failed", "compensation_failed", "step.failed", "compensation.failed",
-            "saga.needs_intervention", "saga.failed", "stuck":
+            "saga.needs_intervention", "saga.failed", "stuck", "damaged", "journal does not replay":
             code = "31"
         case "compensating", "running", "retrying", "unknown", "step.unknown", "compensation.unknown", "saga.compensating",
             "saga.cancel_requested", "probing":
@@ -48,6 +48,21 @@ enum Output {
         return SagaDuration.format(.milliseconds(Int64(seconds * 1000))).replacingOccurrences(of: ".", with: ".")
     }
 
+    /// A time relative to `now`: `in 12s`, or `5s ago`.
+    static func relative(_ date: Date, now: Date) -> String {
+        date >= now ? "in " + age(now, now: date) : age(date, now: now) + " ago"
+    }
+
+    /// An error as a table cell shows it, beside columns that already name its saga and step: without the
+    /// `saga ID, step NAME: ` (or `saga ID: `) it starts with, so that a cut cell still shows what went wrong.
+    /// A prefix naming another step keeps `step OTHER: `.
+    static func withoutContext(_ text: String, saga: String, step: String?) -> String {
+        var text = text
+        if let step { text = text.replacingOccurrences(of: "saga \(saga), step \(step): ", with: "") }
+        text = text.replacingOccurrences(of: "saga \(saga), step ", with: "step ")
+        return text.replacingOccurrences(of: "saga \(saga): ", with: "")
+    }
+
     static func truncate(_ s: String, _ n: Int) -> String {
         let flat = s.replacingOccurrences(of: "\n", with: " ")
         return flat.count <= n ? flat : String(flat.prefix(n - 1)) + "…"
@@ -58,12 +73,21 @@ enum Output {
         let r = snapshot.record
         var out: [String] = []
         out.append("saga \(r.id)  \(r.workflow)@\(r.version)  \(colored(r.status.rawValue))")
+        if let damage = r.damage, damage != snapshot.journalError {
+            out.append("  " + colored("damaged") + ": \(damage)")
+        }
+        if snapshot.state == nil {
+            // Said before anything else: the status above is the row's summary, which nothing here confirms.
+            out.append("  " + colored("journal does not replay") + ": " + (snapshot.journalError ?? "the state machine refused it"))
+            out.append("  the status above is the database row's summary; the steps cannot be known. A worker parks such a")
+            out.append("  saga: repair it from a backup (Docs/operations.md, \"Parked sagas\")")
+        }
         out.append("  created \(SagaTime.format(r.createdAt))   updated \(SagaTime.format(r.updatedAt))")
         out.append("  input   \(truncate(r.input.jsonString, 200))")
         if let key = r.key { out.append("  key     \(truncate(key, 200))") }
         if let of = r.rerunOf { out.append("  rerun of \(of)") }
         if !snapshot.reruns.isEmpty { out.append("  rerun as \(snapshot.reruns.joined(separator: ", "))") }
-        if let reason = snapshot.state?.reason { out.append("  reason  \(reason)") }
+        if let reason = snapshot.state?.reason { out.append("  reason  \(withoutContext(reason, saga: r.id, step: nil))") }
         if r.isStuck(now: now) { out.append("  " + colored("stuck") + ": no worker holds this saga; start `saga worker` to resume it") }
         if let cancel = r.cancelReason { out.append("  cancel requested: \(cancel)") }
         if let state = snapshot.state {
@@ -72,10 +96,14 @@ enum Output {
             let rows = state.steps.map { s in
                 [
                     s.name, s.status, "\(s.attempts)", "\(s.compensationAttempts)",
-                    truncate(s.output?.jsonString ?? "", 50), truncate(s.lastError ?? "", 60),
+                    truncate(s.output?.jsonString ?? "", 50),
+                    truncate(withoutContext(s.lastError ?? "", saga: r.id, step: s.name), 60),
                 ]
             }
             out.append(indent(table(["STEP", "STATUS", "ATTEMPTS", "COMP", "OUTPUT", "LAST ERROR"], rows, colorColumn: 1)))
+        } else {
+            out.append("")
+            out.append("steps: not known (the journal does not replay)")
         }
         if let state = snapshot.state, !state.interventions.isEmpty {
             out.append("")
@@ -83,31 +111,33 @@ enum Output {
             let rows = state.interventions.map { i in
                 [
                     i.id, i.step, i.phase.rawValue, i.resolution == nil ? "open" : "resolved",
-                    i.resolution.map { "\($0.action) by \($0.by)" + ($0.note.map { ": \($0)" } ?? "") } ?? truncate(i.reason, 60),
+                    i.resolution.map { "\($0.action) by \($0.by)" + ($0.note.map { ": \($0)" } ?? "") } ?? truncate(withoutContext(i.reason, saga: r.id, step: i.step), 60),
                 ]
             }
             out.append(indent(table(["ID", "STEP", "PHASE", "STATE", "RESOLUTION OR REASON"], rows, colorColumn: nil)))
         }
         out.append("")
         out.append("timeline:")
-        out.append(indent(timeline(snapshot.events)))
+        out.append(indent(timeline(snapshot.events, sagaID: r.id)))
         return out.joined(separator: "\n")
     }
 
-    static func timeline(_ events: [SagaEvent]) -> String {
+    static func timeline(_ events: [SagaEvent], sagaID: String? = nil) -> String {
         guard let first = events.first?.at else { return "(no events)" }
-        return table(["SEQ", "AT", "EVENT", "STEP", "DETAIL"], events.map { eventRow($0, since: first) }, colorColumn: 2)
+        return table(["SEQ", "AT", "EVENT", "STEP", "DETAIL"], events.map { eventRow($0, since: first, sagaID: sagaID) }, colorColumn: 2)
     }
 
     /// One timeline row: number, time since `since`, type, step, and the details that matter.
-    static func eventRow(_ e: SagaEvent, since first: Date) -> [String] {
+    static func eventRow(_ e: SagaEvent, since first: Date, sagaID: String? = nil) -> [String] {
         let seconds: Double = Swift.min(Swift.max(0, e.at.timeIntervalSince(first)), 1e12)
         let millis: Int64 = Int64(seconds * 1000)
         let offset: String = "+" + SagaDuration.format(.milliseconds(millis))
         var detail: [String] = []
         if let attempt = e.attempt { detail.append("attempt \(attempt)") }
         if let d = e.durationMs { detail.append("\(d)ms") }
-        if let error = e.error { detail.append(truncate(error, 80)) }
+        if let error = e.error {
+            detail.append(truncate(sagaID.map { withoutContext(error, saga: $0, step: e.step) } ?? error, 80))
+        }
         if let output = e.output, output != .null { detail.append("→ " + truncate(output.jsonString, 60)) }
         if e.type == .interventionResolved, let data = e.data {
             var words = "\(data["action"]?.stringValue ?? "?") by \(data["by"]?.stringValue ?? "?")"

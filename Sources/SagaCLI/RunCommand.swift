@@ -33,6 +33,7 @@ struct RunCommand: SagaSubcommand {
     var json = false
     @Option(help: "After SIGINT or SIGTERM, how long the attempt in flight may finish before it is stopped (e.g. 10s).")
     var shutdownGrace: String = "10s"
+    @OptionGroup var trace: TraceOption
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
@@ -49,8 +50,10 @@ struct RunCommand: SagaSubcommand {
             onSecond: { engine.abandonInFlightAttempts() }
         )
         defer { signals.stop() }
-        let started = try await global.startSaga(workflow, input: value, id: id, engine: engine)
-        let record = try await CLI.guarded { try await engine.run(sagaID: started.id) }
+        let record = try await TracingExport.withTracing(engine, logger: logger) {
+            let started = try await global.startSaga(workflow, input: value, id: id, traceparent: trace.value, engine: engine)
+            return try await CLI.guarded { try await engine.run(sagaID: started.id) }
+        }
         await EngineFactory.shutdown()
         let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: record.id) }
         if json {
@@ -102,13 +105,14 @@ struct SubmitCommand: SagaSubcommand {
     @OptionGroup var input: InputOption
     @Option(help: "The saga's id (default: a new one).")
     var id: String?
+    @OptionGroup var trace: TraceOption
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
         let value = try input.value()  // before the database is opened (and maybe created)
         let store = try global.openStore(.create)
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
-        let record = try await global.startSaga(workflow, input: value, id: id, engine: engine)
+        let record = try await global.startSaga(workflow, input: value, id: id, traceparent: trace.value, engine: engine)
         print(record.id)
     }
 }

@@ -32,6 +32,7 @@ struct SagaCommand: AsyncParsableCommand {
             WorkerCommand.self,
             ListCommand.self,
             StatsCommand.self,
+            WorkersCommand.self,
             ShowCommand.self,
             CancelCommand.self,
             TerminateCommand.self,

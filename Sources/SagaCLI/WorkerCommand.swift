@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasTracing
 import ServiceLifecycle
 import UnixSignals
 
@@ -46,6 +47,13 @@ struct WorkerCommand: SagaSubcommand {
     var retention: String?
     @Option(help: "After SIGINT or SIGTERM, how long attempts in flight may finish before they are stopped (e.g. 10s).")
     var shutdownGrace: String = "10s"
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0 picks one). Off by default.",
+            valueName: "host:port"
+        )
+    )
+    var metrics: String?
 
     func execute() async throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
@@ -67,6 +75,7 @@ struct WorkerCommand: SagaSubcommand {
             return d
         }
         let grace = try ShutdownGraceOption.parse(shutdownGrace)
+        let metricsAddress = try metrics.map(MetricsAddress.parse)
         let logger = global.makeLogger(defaultLevel: .info)
         let store = try global.openStore(.create)
         var configuration = SagaEngine.Configuration()
@@ -80,6 +89,15 @@ struct WorkerCommand: SagaSubcommand {
         if !untilIdle && reconcileInterval > .zero {
             let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
             services.append(.init(service: ReconcilerService(engine: engine, interval: reconcileInterval, policy: policy, logger: logger)))
+        }
+        if let tracing = try TracingExport.bootstrap() {
+            engine.use(tracer: SagaDistributedTracer())
+            // First in the group, so shut down last: it flushes the spans of the attempts that ended.
+            services.insert(.init(service: tracing), at: 0)
+        }
+        if let metricsAddress {
+            services.append(.init(service: MetricsExport.instrument(engine, logger: logger)))
+            services.append(.init(service: MetricsEndpoint.application(address: metricsAddress, logger: logger)))
         }
         if let retentionPeriod {
             services.append(.init(service: SagaRetentionService(

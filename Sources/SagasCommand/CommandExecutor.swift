@@ -81,6 +81,7 @@ public struct CommandExecutor: StepExecutor {
         env["SAGA_PHASE"] = context.phase.rawValue
         env["SAGA_ATTEMPT"] = String(context.attempt)
         env["SAGA_IDEMPOTENCY_KEY"] = context.idempotencyKey
+        env["TRACEPARENT"] = context.propagatedTraceparent
         // What a worker that takes this attempt over (or this one, at a timeout) finds the attempt's processes by.
         let mark = context.attemptIdentity?.mark
         env[AttemptIdentity.environmentName] = mark

@@ -313,15 +313,7 @@ public final class HTTPExecutor: StepExecutor, Sendable {
             request.headers.add(name: name, value: value)
         }
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: context.idempotencyKey)
-        request.headers.replaceOrAdd(
-            name: "traceparent",
-            value: HTTPTraceContext.traceparent(
-                sagaID: context.sagaID,
-                step: context.step,
-                phase: context.phase,
-                attempt: context.attempt
-            )
-        )
+        request.headers.replaceOrAdd(name: "traceparent", value: HTTPTraceContext.traceparent(for: context))
         request.headers.replaceOrAdd(name: "X-Saga-Id", value: context.sagaID)
         request.headers.replaceOrAdd(name: "X-Saga-Step", value: context.step)
         if !request.headers.contains(name: "User-Agent") { request.headers.add(name: "User-Agent", value: "sagas") }

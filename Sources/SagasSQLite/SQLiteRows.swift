@@ -144,63 +144,120 @@ enum SQLiteRows {
 
     /// A record from a row whose first columns are `columns`, in order (read by index: a lookup by name costs
     /// more than the rest of the decoding).
+    ///
+    /// Never traps on what the row holds: a column that does not decode (an input that is not JSON, a pinned
+    /// definition missing from `saga_definitions`, an unknown status, a value of the wrong type) is replaced by a
+    /// placeholder and named in the record's `damage`, so that one damaged saga neither hides the others from a
+    /// listing nor stops a worker (which parks it). Times are clamped to `SagaTime.range`.
     static func record(_ row: Row, db: Database) throws -> SagaRecord {
-        let id: String = row[0]
-        let statusName: String = row[6]
-        guard let status = SagaStatus(rawValue: statusName) else {
-            throw SagaError(.databaseCorrupt, "saga \(id) has an unknown status '\(statusName)'", sagaID: id)
+        var reader = RowReader(row: row)
+        let id: String = reader.value(0, "id", default: "")
+        let sagaName = reader.problems.isEmpty ? id : RowReader.describe(row[0])
+        let statusName: String = reader.value(6, "status", default: "")
+        // An unknown status reads as `needs_intervention` (a person must look), with the damage saying so.
+        let status = SagaStatus(rawValue: statusName) ?? .needsIntervention
+        if SagaStatus(rawValue: statusName) == nil, reader.problems.last?.hasPrefix("a status") != true {
+            reader.problems.append("an unknown status '\(RowReader.clip(statusName))'")
         }
-        let inputText: String = row[5]
-        let input: JSONValue
+        let inputText: String = reader.value(5, "input", default: "null")
+        var input = JSONValue.null
         do {
             input = try JSONValue(parsing: inputText)
         } catch {
-            throw SagaError(.databaseCorrupt, "saga \(id) has an input that is not JSON: \(error)", sagaID: id)
+            reader.problems.append("an input that is not JSON: \(error)")
         }
-        return SagaRecord(
+        let digest: String = reader.value(3, "definition_digest", default: "")
+        var definitionText = ""
+        do {
+            definitionText = try definition(digest: digest, db: db)
+        } catch let error as SagaError where error.code == .databaseCorrupt {
+            reader.problems.append("a pinned definition that is missing from saga_definitions (digest \(digest))")
+        }
+        let lastSeq: Int = reader.value(15, "last_seq", default: 0)
+        if lastSeq < 0 { reader.problems.append("a negative last_seq (\(lastSeq))") }
+        var record = SagaRecord(
             id: id,
-            workflow: row[1],
-            version: row[2],
-            definition: try definition(digest: row[3], db: db),
-            baseDirectory: row[4],
+            workflow: reader.value(1, "workflow", default: ""),
+            version: reader.value(2, "version", default: 0),
+            definition: definitionText,
+            baseDirectory: reader.optional(4, "base_directory"),
             input: input,
             status: status,
-            createdAt: SagaTime.date(milliseconds: row[7]),
-            updatedAt: SagaTime.date(milliseconds: row[8]),
-            owner: row[9],
-            leaseExpiresAt: (row[10] as Int64?).map(SagaTime.date(milliseconds:)),
-            currentStep: row[11],
-            lastError: row[12],
-            cancelReason: row[13],
-            cancelRequestedAt: (row[14] as Int64?).map(SagaTime.date(milliseconds:)),
-            lastSeq: row[15],
-            key: row[16],
-            rerunOf: row[17]
+            createdAt: SagaTime.date(milliseconds: reader.value(7, "created_at", default: 0)),
+            updatedAt: SagaTime.date(milliseconds: reader.value(8, "updated_at", default: 0)),
+            owner: reader.optional(9, "owner"),
+            leaseExpiresAt: (reader.optional(10, "lease_expires_at") as Int64?).map(SagaTime.date(milliseconds:)),
+            currentStep: reader.optional(11, "current_step"),
+            lastError: reader.optional(12, "last_error"),
+            cancelReason: reader.optional(13, "cancel_reason"),
+            cancelRequestedAt: (reader.optional(14, "cancel_requested_at") as Int64?).map(SagaTime.date(milliseconds:)),
+            lastSeq: max(0, lastSeq),
+            key: reader.optional(16, "business_key"),
+            rerunOf: reader.optional(17, "rerun_of")
         )
+        if !reader.problems.isEmpty {
+            record.damage = "saga \(sagaName): damaged row: " + reader.problems.joined(separator: "; ")
+        }
+        return record
     }
 
+    /// Reads columns of a row by index without trapping: a value that does not decode is recorded in `problems`.
+    struct RowReader {
+        let row: Row
+        var problems: [String] = []
+
+        /// A stored value as an error message may quote it: at most 40 characters.
+        static func describe(_ value: DatabaseValue) -> String { clip(value.description) }
+
+        /// At most 40 characters of `text`.
+        static func clip(_ text: String) -> String { text.count <= 40 ? text : String(text.prefix(39)) + "…" }
+
+        mutating func value<T: DatabaseValueConvertible & StatementColumnConvertible>(
+            _ index: Int, _ name: String, default fallback: T
+        ) -> T {
+            do {
+                return try row.decode(T.self, atIndex: index)
+            } catch {
+                problems.append("a \(name) that is not a valid \(T.self) (\(Self.describe(row[index])))")
+                return fallback
+            }
+        }
+
+        mutating func optional<T: DatabaseValueConvertible & StatementColumnConvertible>(_ index: Int, _ name: String)
+            -> T?
+        {
+            do {
+                return try row.decode(T?.self, atIndex: index)
+            } catch {
+                problems.append("a \(name) that is not a valid \(T.self) (\(Self.describe(row[index])))")
+                return nil
+            }
+        }
+    }
+
+    /// An event from a row of `seq, at, type, step, payload`. Never traps on what the row holds: an event that
+    /// does not decode makes the journal one that does not replay (`.corruptJournal`, naming the saga and the
+    /// event), so `saga show` shows the saga with that error and a worker parks it.
     static func event(_ row: Row, sagaID: String) throws -> SagaEvent {
-        // Columns: seq, at, type, step, payload.
-        let typeName: String = row[2]
+        var reader = RowReader(row: row)
+        let seq: Int = reader.value(0, "seq", default: 0)
+        let at: Int64 = reader.value(1, "at", default: 0)
+        let typeName: String = reader.value(2, "type", default: "")
+        let step: String? = reader.optional(3, "step")
+        let payloadText: String = reader.value(4, "payload", default: "{}")
+        let name = "saga \(sagaID): event \(reader.problems.first?.hasPrefix("a seq") == true ? "?" : String(seq))"
+        guard reader.problems.isEmpty else {
+            throw SagaError(.corruptJournal, "\(name) is damaged: its row has " + reader.problems.joined(separator: "; "), sagaID: sagaID)
+        }
         guard let type = SagaEventType(rawValue: typeName) else {
-            throw SagaError(
-                .databaseCorrupt,
-                "saga \(sagaID): event \(row[0] as Int) has an unknown type '\(typeName)'",
-                sagaID: sagaID
-            )
+            throw SagaError(.corruptJournal, "\(name) has an unknown type '\(RowReader.clip(typeName))'", sagaID: sagaID)
         }
         let payload: JSONValue
         do {
-            payload = try JSONValue(parsing: row[4] as String)
+            payload = try JSONValue(parsing: payloadText)
         } catch {
-            throw SagaError(.databaseCorrupt, "saga \(sagaID): an event payload is not JSON: \(error)", sagaID: sagaID)
+            throw SagaError(.corruptJournal, "\(name) has a payload that is not JSON: \(error)", sagaID: sagaID)
         }
-        return SagaEvent(
-            seq: row[0],
-            at: SagaTime.date(milliseconds: row[1]),
-            type: type,
-            step: row[3],
-            payload: payload
-        )
+        return SagaEvent(seq: seq, at: SagaTime.date(milliseconds: at), type: type, step: step, payload: payload)
     }
 }

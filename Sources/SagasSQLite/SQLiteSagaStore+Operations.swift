@@ -77,16 +77,18 @@ extension SQLiteSagaStore {
     public func claim(sagaID: String, owner: String, now: Date, leaseUntil: Date) async throws -> SagaRecord? {
         let now = SagaTime.milliseconds(now)
         let until = SagaTime.milliseconds(leaseUntil)
+        let horizon = SagaRecord.leaseHorizon(now: now)
         return try await write { db in
             try SQLiteRows.fetchOneRecord(
                 db,
                 sql: """
                     UPDATE sagas SET owner = ?, lease_expires_at = ?
                     WHERE id = ? AND \(SQLiteRows.runnable)
-                      AND (owner IS NULL OR owner = ? OR lease_expires_at IS NULL OR lease_expires_at <= ?)
+                      AND (owner IS NULL OR owner = ? OR lease_expires_at IS NULL OR lease_expires_at <= ?
+                           OR lease_expires_at > ?)
                     RETURNING \(SQLiteRows.columns)
                     """,
-                arguments: [owner, until, sagaID, owner, now]
+                arguments: [owner, until, sagaID, owner, now, horizon]
             )
         }
     }
@@ -96,6 +98,7 @@ extension SQLiteSagaStore {
         guard limit > 0 else { return [] }
         let now = SagaTime.milliseconds(now)
         let until = SagaTime.milliseconds(leaseUntil)
+        let horizon = SagaRecord.leaseHorizon(now: now)
         return try await write { db in
             // The subquery walks the partial index `sagas_runnable` in creation order and stops at `limit`: left to
             // itself, SQLite would rather read every runnable saga from `sagas_status_created` and sort them.
@@ -106,13 +109,14 @@ extension SQLiteSagaStore {
                     WHERE rowid IN (
                         SELECT rowid FROM sagas INDEXED BY sagas_runnable
                         WHERE \(SQLiteRows.runnable)
-                          AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?)
+                          AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?
+                               OR lease_expires_at > ?)
                         ORDER BY created_at, rowid
                         LIMIT ?
                     )
                     RETURNING \(SQLiteRows.columns), rowid AS row_order
                     """,
-                arguments: [owner, until, now, limit]
+                arguments: [owner, until, now, horizon, limit]
             )
             // RETURNING gives no order: sort as the subquery did.
             return try rows.map { (try SQLiteRows.record($0, db: db), $0[SQLiteRows.columnCount] as Int64) }
@@ -245,6 +249,10 @@ extension SQLiteSagaStore {
         updatedAt: Int64?,
         leaseUntil: Int64?
     ) throws {
+        // A `last_seq` the journal cannot continue (a damaged row): refused, not an overflow.
+        guard lastSeq >= 0, lastSeq <= Int(Int32.max) else {
+            throw SagaError(.corruptJournal, "saga \(sagaID): its last_seq \(lastSeq) is out of range", sagaID: sagaID)
+        }
         for (offset, event) in events.enumerated() where event.seq != lastSeq + 1 + offset {
             throw SagaError(
                 .corruptJournal,
@@ -313,7 +321,7 @@ extension SQLiteSagaStore {
             }
             let holder: String? = row[0]
             let expires: Int64? = row[1]
-            if let holder, let expires, expires > nowMillis {
+            if let holder, let expires, expires > nowMillis, expires <= SagaRecord.leaseHorizon(now: nowMillis) {
                 throw SagaError(.invalidState, "saga \(sagaID) is held by worker \(holder)", sagaID: sagaID)
             }
             let lastSeq: Int = row[2]
@@ -412,6 +420,7 @@ extension SQLiteSagaStore {
     /// position (creation time, creation order) of the saga it names.
     public func list(_ query: SagaQuery) async throws -> [SagaRecord] {
         guard query.limit > 0 else { return [] }
+        let unknownStatus = "status NOT IN (\(SagaStatus.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))"
         return try await read { db in
             var cursor: (createdAt: Int64, row: Int64)?
             if let after = query.after {
@@ -434,10 +443,11 @@ extension SQLiteSagaStore {
                     arguments += [key]
                 }
                 if !skipStatus, !query.statuses.isEmpty {
-                    // One placeholder per distinct status: a status given twice used to leave a placeholder unbound.
-                    let distinct = Array(Set(query.statuses))
-                    filter += " AND status IN (\(distinct.map { _ in "?" }.joined(separator: ", ")))"
-                    arguments += StatementArguments(distinct.map(\.rawValue))
+                    let wanted = Array(Set(query.statuses))
+                    var condition = "status IN (\(wanted.map { _ in "?" }.joined(separator: ", ")))"
+                    if wanted.contains(.needsIntervention) { condition += " OR \(unknownStatus)" }
+                    filter += " AND (\(condition))"
+                    arguments += StatementArguments(wanted.map(\.rawValue))
                 }
                 if let workflow = query.workflow {
                     filter += " AND workflow = ?"
@@ -486,13 +496,19 @@ extension SQLiteSagaStore {
                     + "WHERE \(SQLiteRows.runnable)\(filter) \(order)"
             } else {
                 let statuses = query.statuses.isEmpty ? SagaStatus.allCases : Array(Set(query.statuses))
+                // A status this version does not know (a damaged row) reads as `needs_intervention`: listed with
+                // those, and in every unfiltered listing, never hidden.
+                var statusFilters: [(sql: String, arguments: StatementArguments)] = statuses.map {
+                    ("status = ?", [$0.rawValue])
+                }
+                if statuses.contains(.needsIntervention) { statusFilters.append((unknownStatus, [])) }
                 var parts: [String] = []
-                for status in statuses {
-                    arguments += [status.rawValue]
+                for (statusFilter, statusArguments) in statusFilters {
+                    arguments += statusArguments
                     let filter = common(&arguments, skipStatus: true)
                     parts.append(
                         "SELECT * FROM (SELECT \(SQLiteRows.columns), rowid AS row_order FROM sagas "
-                            + "WHERE status = ?\(filter) \(order))"
+                            + "WHERE \(statusFilter)\(filter) \(order))"
                     )
                     arguments += [query.limit]
                 }
@@ -509,11 +525,10 @@ extension SQLiteSagaStore {
         try await read { db in
             var counts: [SagaStatus: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM sagas GROUP BY status") {
-                let name: String = row["status"]
-                guard let status = SagaStatus(rawValue: name) else {
-                    throw SagaError(.databaseCorrupt, "unknown saga status '\(name)' in the database")
-                }
-                counts[status] = row["n"]
+                // Counted as the listing shows them: an unknown status reads as `needs_intervention`.
+                let name: String? = try? row.decode(atIndex: 0)
+                let status = name.flatMap(SagaStatus.init(rawValue:)) ?? .needsIntervention
+                counts[status, default: 0] += (try? row.decode(Int.self, atIndex: 1)) ?? 0
             }
             return counts
         }

@@ -123,20 +123,21 @@ struct CommandExecutorTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let engine = S.engine(environment: ["PATH": "/usr/bin:/bin"])
         engine.register(executor: CommandExecutor(environment: ["PATH": "/usr/bin:/bin"]), for: .command)
+        // 3 s, not 1: on a loaded machine the grandchild may not have written its pid within a second.
         // The grandchild leaves the process group (setsid) and keeps stdout; the child itself hangs.
         let script = #"setsid sh -c 'echo $$ > "$0/detached.pid"; exec sleep 600' "\#(folder)" & sleep 600"#
         let step = SagaStep(
             name: "hangs",
             action: .command(["/bin/sh", "-c", script]),
             retry: S.fastRetry(1),
-            timeout: .seconds(1)
+            timeout: .seconds(3)
         )
         let record = try await engine.execute(S.definition([step]), input: [:], id: "detached-1")
         let detached = try await Self.pid(in: "\(folder)/detached.pid")
         defer { kill(detached, SIGKILL) }
         let events = try await engine.store.events(sagaID: "detached-1")
         #expect(!record.status.isRunnable)
-        #expect(events.first { $0.type == .stepUnknown }?.error == "timed out after 1s")
+        #expect(events.first { $0.type == .stepUnknown }?.error == "timed out after 3s")
         // It carried the attempt's mark, so the timeout ended it too, before the outcome was journaled.
         #expect(!Self.alive(detached), "the detached grandchild outlived the attempt's timeout")
     }

@@ -347,7 +347,7 @@ struct InterventionTests {
         )
         S.succeed(engine, recorder, ["ship"])
         let definition = S.definition([
-            S.step("pay", after: [], compensation: false, probe: true, retry: S.fastRetry(2), timeout: .milliseconds(50), kind: .pivot),
+            S.step("pay", after: [], compensation: false, probe: true, retry: S.fastRetry(2), timeout: .milliseconds(300), kind: .pivot),
             S.step("ship", after: ["pay"], compensation: false, kind: .retriable),
         ])
         let record = try await engine.execute(definition, input: Self.input, id: id)

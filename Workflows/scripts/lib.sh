@@ -26,6 +26,16 @@ saga_fail_on_demand() {
     fi
 }
 
+# saga_fail_undo_on_demand: in a compensation, exits 100 (fails for good) when the saga input has
+# "failUndo": "$SAGA_STEP" (the step whose compensation this is), until the file $SCRATCH/$SAGA_ID.fixed exists.
+saga_fail_undo_on_demand() {
+    if printf '%s' "$saga_stdin" | grep -q "\"failUndo\"[[:space:]]*:[[:space:]]*\"${SAGA_STEP:-}\"" \
+        && [ ! -f "$scratch/${SAGA_ID:-}.fixed" ]; then
+        echo "the compensation of ${SAGA_STEP:-} failed on demand (input.failUndo is \"${SAGA_STEP:-}\")" >&2
+        exit 100
+    fi
+}
+
 # saga_record STEP OUTPUT: appends "STEP key=KEY OUTPUT" to the log, once per idempotency key, and prints OUTPUT.
 # A repeated attempt with a key already in the log is a no-op that prints the same output.
 saga_record() {

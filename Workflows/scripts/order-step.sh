@@ -31,6 +31,7 @@ ship)
     saga_record "$step" "{\"orderId\":\"$order\",\"shipment\":\"s-$order\"}"
     ;;
 cancel-order | release-stock | refund-payment)
+    saga_fail_undo_on_demand
     undone=${3:-$order}
     saga_check_id "$undone"
     saga_record "$step" "{\"orderId\":\"$order\",\"undone\":\"$undone\"}"

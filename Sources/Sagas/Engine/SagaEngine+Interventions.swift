@@ -16,9 +16,18 @@ public struct InterventionSummary: Sendable, Hashable {
     public var automaticRetries: Int
     /// What to do, in a few words.
     public var suggestion: String
+    /// The workflow's own `reconciliation.maxAutomaticRetries`, or `nil` when the job's setting applies.
+    public var workflowMaxAutomaticRetries: Int? = nil
 
-    /// The object `saga interventions --json` prints.
-    public func json(now: Date) -> JSONValue {
+    /// How many automatic retries the reconciliation job may still make, when it runs with `maxAutomaticRetries`
+    /// (`--max-retries`) and the workflow does not set its own.
+    public func automaticRetriesLeft(maxAutomaticRetries: Int) -> Int {
+        max(0, (workflowMaxAutomaticRetries ?? maxAutomaticRetries) - automaticRetries)
+    }
+
+    /// The object `saga interventions --json` prints; `automaticRetriesLeft` assumes the job's
+    /// `maxAutomaticRetries` (`--max-retries`, default 3) where the workflow sets none.
+    public func json(now: Date, maxAutomaticRetries: Int = ReconciliationPolicy().maxAutomaticRetries) -> JSONValue {
         var o: [String: JSONValue] = [
             "id": .string(intervention.id),
             "saga": .string(intervention.sagaID),
@@ -30,6 +39,7 @@ public struct InterventionSummary: Sendable, Hashable {
             "errors": .array(errors.map { .string($0) }),
             "attempts": .integer(attempts),
             "automaticRetries": .integer(automaticRetries),
+            "automaticRetriesLeft": .integer(automaticRetriesLeft(maxAutomaticRetries: maxAutomaticRetries)),
             "openedAt": .string(SagaTime.format(intervention.openedAt)),
             "ageSeconds": .integer(Int(max(0, now.timeIntervalSince(intervention.openedAt)))),
             "actions": .array(intervention.actions.map { .string($0) }),
@@ -85,7 +95,9 @@ public struct ReconciliationPolicy: Sendable, Hashable {
 /// What one reconciliation pass did and what still needs a person.
 public struct ReconciliationReport: Sendable {
     public struct Entry: Sendable, Hashable {
-        /// `retried`, `skipped`, `released`, `needs_person`, `overdue`, `conflict`.
+        /// What the pass did: `retried`, `released`, `conflict`; what a dry run would do: `would_retry`,
+        /// `would_release`; what needs a person: `needs_person`, `overdue`, `stuck` (no worker runs it),
+        /// `parked` (its journal does not replay).
         public var action: String
         public var sagaID: String
         public var step: String?
@@ -104,10 +116,13 @@ public struct ReconciliationReport: Sendable {
 
     public var entries: [Entry] = []
 
+    /// The entries that need a person, rather than report what the pass did or would do.
+    public static let needsPersonActions: Set<String> = ["needs_person", "overdue", "stuck", "parked"]
+
     public var json: JSONValue {
         .object([
-            "actions": .array(entries.filter { $0.action != "needs_person" && $0.action != "overdue" }.map(\.json)),
-            "needsPerson": .array(entries.filter { $0.action == "needs_person" || $0.action == "overdue" }.map(\.json)),
+            "actions": .array(entries.filter { !Self.needsPersonActions.contains($0.action) }.map(\.json)),
+            "needsPerson": .array(entries.filter { Self.needsPersonActions.contains($0.action) }.map(\.json)),
         ])
     }
 }
@@ -219,7 +234,8 @@ extension SagaEngine {
             errors: errors,
             attempts: attempts,
             automaticRetries: automatic,
-            suggestion: suggestion
+            suggestion: suggestion,
+            workflowMaxAutomaticRetries: machine.definition.reconciliation?.maxAutomaticRetries
         )
     }
 
@@ -241,20 +257,24 @@ extension SagaEngine {
         by: String,
         note: String?
     ) async throws -> SagaRecord {
-        let parts = id.split(separator: "#", maxSplits: 1).map(String.init)
+        let parts = id.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let sagaID = parts[0]
         let wantedSeq = parts.count == 2 ? Int(parts[1]) : nil
-        if parts.count == 2 && wantedSeq == nil {
-            throw SagaError(.invalidArgument, "invalid intervention id '\(id)': expected SAGA#NUMBER")
+        if sagaID.isEmpty || (parts.count == 2 && wantedSeq == nil) {
+            throw SagaError(.invalidArgument, "invalid intervention id '\(EchoedText.clip(id))': expected SAGA#NUMBER")
         }
         let snapshot = try await snapshot(sagaID: sagaID)
         guard var machine = snapshot.state else {
-            throw SagaError(.corruptJournal, "saga \(sagaID): its journal does not replay", sagaID: sagaID)
+            throw SagaError(
+                .corruptJournal,
+                "saga \(sagaID): its journal does not replay" + (snapshot.journalError.map { " (\($0))" } ?? ""),
+                sagaID: sagaID
+            )
         }
         let target: SagaIntervention
         if let wantedSeq {
             guard let found = machine.interventions.first(where: { $0.seq == wantedSeq }) else {
-                throw SagaError(.sagaNotFound, "no intervention \(id)", sagaID: sagaID)
+                throw SagaError(.sagaNotFound, "no intervention \(EchoedText.clip(id))", sagaID: sagaID)
             }
             target = found
         } else if let open = machine.openIntervention {
@@ -331,6 +351,7 @@ extension SagaEngine {
         }
         let expected = machine.lastSeq
         for event in events { try machine.apply(event) }
+        let began = ContinuousClock.now
         try await store.appendUnowned(
             events,
             sagaID: sagaID,
@@ -338,6 +359,7 @@ extension SagaEngine {
             progress: SagaProgress(status: machine.status),
             now: at
         )
+        notify(.appendedUnowned, snapshot.record, events: events, status: machine.status, since: began, by: by)
         logger.notice(
             "intervention resolved",
             metadata: [
@@ -353,9 +375,18 @@ extension SagaEngine {
     /// workers, and reports attempts running far past their timeout and what still needs a person.
     ///
     /// Safe beside workers and other reconcilers: resolutions are compare-and-set, sagas are driven under leases.
-    public func reconcile(policy: ReconciliationPolicy = .init(), force: Bool = false) async throws
-        -> ReconciliationReport
-    {
+    ///
+    /// - Parameters:
+    ///   - dryRun: change nothing: report `would_retry` and `would_release` instead of acting.
+    ///   - reportWaiting: also report, as needing a person, runnable sagas that no worker runs (`stuck`, as
+    ///     `saga list` marks them) and parked sagas (`parked`). A worker's own passes leave it off: its backlog
+    ///     is not stuck.
+    public func reconcile(
+        policy: ReconciliationPolicy = .init(),
+        force: Bool = false,
+        dryRun: Bool = false,
+        reportWaiting: Bool = false
+    ) async throws -> ReconciliationReport {
         var report = ReconciliationReport()
         let t = now()
         func age(_ date: Date) -> Int { Int(max(0, t.timeIntervalSince(date))) }
@@ -387,6 +418,17 @@ extension SagaEngine {
                     .init(
                         action: "needs_person", sagaID: intervention.sagaID, step: intervention.step,
                         detail: "\(intervention.id): \(intervention.reason) (automatic retry \(summary.automaticRetries + 1) of \(policy.maxAutomaticRetries) not yet due)",
+                        ageSeconds: age(intervention.openedAt)
+                    )
+                )
+                continue
+            }
+            if dryRun {
+                report.entries.append(
+                    .init(
+                        action: "would_retry", sagaID: intervention.sagaID, step: intervention.step,
+                        detail: "\(intervention.id): \(intervention.reason) (would be automatic retry "
+                            + "\(summary.automaticRetries + 1) of \(policy.maxAutomaticRetries))",
                         ageSeconds: age(intervention.openedAt)
                     )
                 )
@@ -427,8 +469,18 @@ extension SagaEngine {
             // Sagas this job already handed back (owner "reconciliation", lease expired) wait for a worker's claim.
             guard let owner = record.owner, owner != configuration.workerID, owner != SagaEngine.reconciliationActor
             else { continue }
-            let expired = (record.leaseExpiresAt ?? .distantPast) <= t
+            let expired = !record.hasLiveLease(now: t)
             if expired || SagaEngine.isDeadLocalWorker(owner) {
+                if dryRun {
+                    report.entries.append(
+                        .init(
+                            action: "would_release", sagaID: record.id, step: record.currentStep,
+                            detail: "worker \(owner) is gone; would hand it back to the workers",
+                            ageSeconds: age(record.updatedAt)
+                        )
+                    )
+                    continue
+                }
                 // Hand over with an already expired lease: the next worker's claim takes it.
                 if try await store.takeOver(sagaID: record.id, from: owner, owner: SagaEngine.reconciliationActor, leaseUntil: t) {
                     report.entries.append(
@@ -459,7 +511,34 @@ extension SagaEngine {
                 )
             }
         }
+        if reportWaiting { try await reportWaitingSagas(into: &report, at: t, handled: Set(report.entries.map(\.sagaID))) }
         return report
+    }
+
+    /// Adds `stuck` entries for runnable sagas that no worker runs (`SagaRecord.isStuck`) and `parked` entries
+    /// for parked sagas, except those in `handled`.
+    private func reportWaitingSagas(into report: inout ReconciliationReport, at t: Date, handled: Set<String>) async throws {
+        func age(_ date: Date) -> Int { Int(max(0, t.timeIntervalSince(date))) }
+        let runnable = try await store.list(SagaQuery(statuses: SagaStatus.allCases.filter(\.isRunnable), limit: 1000))
+        for record in runnable.reversed() where record.isStuck(now: t) && !handled.contains(record.id) {
+            report.entries.append(
+                .init(
+                    action: "stuck", sagaID: record.id, step: record.currentStep,
+                    detail: "\(record.status.rawValue), no worker runs it and it made no progress for \(age(record.updatedAt))s: "
+                        + "start `saga worker`",
+                    ageSeconds: age(record.updatedAt)
+                )
+            )
+        }
+        for record in try await parkedSagas() where !handled.contains(record.id) {
+            report.entries.append(
+                .init(
+                    action: "parked", sagaID: record.id, step: record.currentStep,
+                    detail: "\(record.lastError ?? "its journal does not replay"); repair it from a backup",
+                    ageSeconds: age(record.updatedAt)
+                )
+            )
+        }
     }
 }
 

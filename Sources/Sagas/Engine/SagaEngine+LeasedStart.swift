@@ -9,9 +9,12 @@ extension SagaEngine {
         _ definition: SagaDefinition,
         input: JSONValue,
         id: String?,
-        baseDirectory: String?
+        baseDirectory: String?,
+        traceparent: String? = nil
     ) async throws -> (id: String, final: SagaRecord?)? {
-        let (record, started) = try prepareStart(definition, input: input, id: id, baseDirectory: baseDirectory)
+        let (record, started) = try prepareStart(
+            definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
+        )
         guard let end = try await driveToEnd(record, creating: started) else { return nil }
         logger.info("saga started", metadata: ["saga.id": "\(record.id)", "saga.workflow": "\(definition.reference)"])
         return (record.id, end.record)

@@ -77,6 +77,7 @@ extension SagaEngine {
             }
             if replays, machine.lastSeq == record.lastSeq { try machine.apply(event) }
         }
+        let began = ContinuousClock.now
         try await store.appendUnowned(
             [event],
             sagaID: sagaID,
@@ -84,11 +85,19 @@ extension SagaEngine {
             progress: SagaProgress(status: .failed, currentStep: record.currentStep, lastError: event.error),
             now: at
         )
+        notify(.appendedUnowned, record, events: [event], status: .failed, since: began, by: by)
         logger.notice(
             "saga terminated",
             metadata: ["saga.id": "\(sagaID)", "by": "\(by)", "reason": "\(reason)"]
         )
         guard let updated = try await store.saga(id: sagaID) else { throw SagaError.notFound(sagaID) }
         return updated
+    }
+}
+
+extension SagaEngine {
+    /// The workers that hold leases now: who they are, the sagas they hold, and whether their leases are live.
+    public func workers() async throws -> [SagaWorkerSummary] {
+        try await store.workers(now: now())
     }
 }

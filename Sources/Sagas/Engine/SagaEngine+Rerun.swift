@@ -128,7 +128,11 @@ extension SagaEngine {
         // The new journal must replay: check it before it is written.
         var machine = SagaStateMachine(sagaID: newRecord.id, definition: definition)
         for event in events { try machine.apply(event) }
+        let began = ContinuousClock.now
         let creation = try await store.create(newRecord, events: events)
+        if case .created(let created) = creation {
+            notify(.created, created, events: events, status: created.status, since: began)
+        }
         guard case .created(let created) = creation else {
             throw SagaError(
                 .sagaConflict,

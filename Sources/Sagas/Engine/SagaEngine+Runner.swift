@@ -87,6 +87,7 @@ extension SagaEngine {
     private func park(_ record: SagaRecord, because error: SagaError) async {
         let reason = "its journal does not replay: \(error.message)"
         do {
+            let began = ContinuousClock.now
             try await store.append(
                 [],
                 sagaID: record.id,
@@ -94,6 +95,7 @@ extension SagaEngine {
                 progress: SagaProgress(status: .needsIntervention, lastError: reason),
                 leaseUntil: leaseDeadline()
             )
+            notify(.appended, record, events: [], status: .needsIntervention, since: began)
             logger.error("saga parked: \(reason)", metadata: ["saga.id": "\(record.id)"])
         } catch {
             logger.error("cannot park saga whose journal does not replay: \(error)", metadata: ["saga.id": "\(record.id)"])
@@ -124,6 +126,11 @@ extension SagaEngine {
                 try machine.apply(event)
             }
         }
+        let sagaTrace = SagaTraceContext.of(sagaID: sagaID, started: started ?? recorded.first)
+        let runSpan = tracer?.startRun(
+            sagaID: sagaID, workflow: record.workflow, version: record.version, parent: sagaTrace
+        )
+        defer { runSpan?.end(outcome: machine.status.rawValue, error: nil) }
         if record.cancelRequestedAt != nil, let reason = record.cancelReason {
             state.withLock { $0.cancelRequests[sagaID] = reason }
         }
@@ -223,7 +230,9 @@ extension SagaEngine {
             }
             if !starts.isEmpty { CrashPoint.reach(.afterAttemptJournaled) }
             for plan in starts {
-                let context = makeContext(plan, machine: machine, record: record, logger: logger)
+                var context = makeContext(plan, machine: machine, record: record, logger: logger)
+                context.sagaTrace = sagaTrace
+                context.runSpan = runSpan
                 attempts.start(plan, context: context, definition: definition, engine: self, mailbox: mailbox)
             }
             if attempts.count == 0 && (shuttingDown || wake == nil) {
@@ -243,7 +252,11 @@ extension SagaEngine {
             // nudge it through the mailbox.
             if let wake, armedWake == nil || wake < armedWake!.at {
                 if let armedWake { timers.cancel(armedWake.token) }
-                let delay = Duration.milliseconds(Int64((max(0, wake.timeIntervalSince(now())) * 1000).rounded(.up)))
+                // At most `SagaDuration.maximum`: a retry time read from a damaged journal (a huge `retryAfterMs`,
+                // an event dated 9999) must not overflow the clock's sleep.
+                let delay = Duration.milliseconds(
+                    min(Int64((max(0, wake.timeIntervalSince(now())) * 1000).rounded(.up)), SagaDuration.maximumMilliseconds)
+                )
                 wakeTimers += 1
                 let number = wakeTimers
                 armedWake = (wake, number, timers.schedule(after: delay) { mailbox.post(.timer(number)) })
@@ -334,13 +347,18 @@ extension SagaEngine {
     ) async -> AttemptResult {
         let started = ContinuousClock.now
         var redactor = SecretRedactor.none
+        let span: (any SagaSpan)? = context.runSpan.flatMap { run in tracer?.startAttempt(context, run: run) }
         func finish(_ outcome: StepOutcome) -> AttemptResult {
             let elapsed = ContinuousClock.now - started
-            return AttemptResult(
-                plan: plan,
-                outcome: redactor.redact(outcome),
-                durationMs: Int(SagaDuration.milliseconds(elapsed))
-            )
+            let redacted = redactor.redact(outcome)
+            if let span {
+                switch redacted {
+                case .success, .notHappened: span.end(outcome: "succeeded", error: nil)
+                case .failure(let f): span.end(outcome: "failed", error: f.message)
+                case .unknown(let m): span.end(outcome: m.hasPrefix("interrupted") ? "interrupted" : "unknown", error: m)
+                }
+            }
+            return AttemptResult(plan: plan, outcome: redacted, durationMs: Int(SagaDuration.milliseconds(elapsed)))
         }
         guard let action = plan.step.action(for: plan.phase) else {
             return finish(.failure(.permanent("step '\(plan.step.name)' has no \(plan.phase.rawValue)")))
@@ -368,6 +386,7 @@ extension SagaEngine {
         redactor = SecretRedactor(secrets: resolution.secrets)
         // The executor redacts what it cuts (a snippet, a tail) before cutting it, and what it logs is redacted.
         var context = context
+        context.traceparent = span?.traceparent
         context.redact(with: redactor)
         var outcome = await executor.execute(spec: resolution.value, context: context)
         if timedOut.isSet {
@@ -457,6 +476,7 @@ extension SagaEngine {
             preconditionFailure("a leased creation needs a SagaStoreCreatingLeased")
         }
         let leaseUntil = leaseDeadline()
+        let began = ContinuousClock.now
         let creation = try await store.createLeased(
             record,
             events: journal.events,
@@ -465,6 +485,7 @@ extension SagaEngine {
             leaseUntil: leaseUntil
         )
         guard case .created = creation else { return false }
+        notify(.created, record, events: journal.events, status: status, since: began)
         // Its lease is renewed from now on.
         state.withLock {
             _ = $0.active.insert(journal.sagaID)
@@ -483,7 +504,9 @@ extension SagaEngine {
         while true {
             do {
                 let leaseUntil = leaseDeadline()
+                let began = ContinuousClock.now
                 try await appendChecked(journal, status: status, leaseUntil: leaseUntil)
+                notify(.appended, journal.summary, events: journal.events, status: status, since: began)
                 journal.written(status: status, owner: configuration.workerID, leaseUntil: leaseUntil)
                 return
             } catch let error as SagaError

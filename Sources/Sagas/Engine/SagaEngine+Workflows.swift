@@ -7,9 +7,16 @@ extension SagaEngine {
     /// - Throws: `.workflowNotFound`, `.invalidWorkflow` (with diagnostics), and whatever
     ///   ``start(_:input:id:baseDirectory:)`` throws.
     @discardableResult
-    public func start(workflowFile path: String, input: JSONValue, id: String? = nil) async throws -> SagaRecord {
+    public func start(
+        workflowFile path: String,
+        input: JSONValue,
+        id: String? = nil,
+        traceparent: String? = nil
+    ) async throws -> SagaRecord {
         let definition = try WorkflowLoader.definition(contentsOf: path)
-        return try await start(definition, input: input, id: id, baseDirectory: SagaEngine.folder(of: path))
+        return try await start(
+            definition, input: input, id: id, baseDirectory: SagaEngine.folder(of: path), traceparent: traceparent
+        )
     }
 
     /// Journals a saga of a workflow named in a folder of workflow files: `NAME` (its highest version),
@@ -22,10 +29,13 @@ extension SagaEngine {
         workflow reference: String,
         in catalog: WorkflowCatalog,
         input: JSONValue,
-        id: String? = nil
+        id: String? = nil,
+        traceparent: String? = nil
     ) async throws -> SagaRecord {
         let (definition, path) = try catalog.resolve(reference)
-        return try await start(definition, input: input, id: id, baseDirectory: SagaEngine.folder(of: path))
+        return try await start(
+            definition, input: input, id: id, baseDirectory: SagaEngine.folder(of: path), traceparent: traceparent
+        )
     }
 
     static func folder(of path: String) -> String {

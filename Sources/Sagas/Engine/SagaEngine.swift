@@ -67,6 +67,8 @@ public final class SagaEngine: Service, Sendable {
     let clock: any Clock<Duration>
     let now: @Sendable () -> Date
     private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
+    private let observers = Mutex<[any SagaObserver]>([])
+    private let tracers = Mutex<(any SagaTracer)?>(nil)
     let state = Mutex(EngineState())
     /// Attempt timeouts, retry wake-ups and lease renewal, served by one task.
     let timers: EngineTimers
@@ -139,6 +141,53 @@ public final class SagaEngine: Service, Sendable {
         executors.withLock { $0[kind] = executor }
     }
 
+    /// How many sagas this engine holds leases on now (driving them, or taken over and waiting for a slot).
+    public var sagasHeld: Int {
+        state.withLock { $0.active.count }
+    }
+
+    /// Traces saga runs and attempts with `tracer` (``SagaTracer``); `nil` turns tracing off.
+    public func use(tracer: (any SagaTracer)?) {
+        tracers.withLock { $0 = tracer }
+    }
+
+    var tracer: (any SagaTracer)? {
+        tracers.withLock { $0 }
+    }
+
+    /// Adds an observer that sees every write this engine makes, after it is durable (``SagaObserver``).
+    public func add(observer: any SagaObserver) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    /// Tells the observers about a write that `record` describes (its workflow, version and creation time).
+    func notify(
+        _ kind: SagaNotice.Kind,
+        _ record: SagaRecord,
+        events: [SagaEvent],
+        status: SagaStatus,
+        since started: ContinuousClock.Instant,
+        runnableSince: Date? = nil,
+        by: String? = nil
+    ) {
+        let current = observers.withLock { $0 }
+        guard !current.isEmpty else { return }
+        let notice = SagaNotice(
+            kind: kind,
+            sagaID: record.id,
+            workflow: record.workflow,
+            version: record.version,
+            events: events,
+            status: status,
+            createdAt: record.createdAt,
+            runnableSince: runnableSince,
+            duration: ContinuousClock.now - started,
+            at: now(),
+            by: by ?? configuration.workerID
+        )
+        for observer in current { observer.observe(notice) }
+    }
+
     func executor(for kind: StepAction.Kind) -> (any StepExecutor)? {
         executors.withLock { $0[kind] }
     }
@@ -152,6 +201,8 @@ public final class SagaEngine: Service, Sendable {
     ///   - input: checked against the workflow's `input` schema.
     ///   - id: the saga's id; a new one is generated when `nil`.
     ///   - baseDirectory: the workflow file's folder, where commands run.
+    ///   - traceparent: a W3C `traceparent` of the caller's trace: journaled with the saga, so that its spans join
+    ///     that trace on every worker (``SagaTraceContext``).
     /// - Throws: `.invalidInput` when the input does not match the schema; `.tooLarge` when it is larger than
     ///   `configuration.maxInputBytes`; `.sagaConflict` when the id exists with
     ///   another workflow or input; storage errors.
@@ -160,11 +211,18 @@ public final class SagaEngine: Service, Sendable {
         _ definition: SagaDefinition,
         input: JSONValue,
         id: String? = nil,
-        baseDirectory: String? = nil
+        baseDirectory: String? = nil,
+        traceparent: String? = nil
     ) async throws -> SagaRecord {
-        let (record, started) = try prepareStart(definition, input: input, id: id, baseDirectory: baseDirectory)
+        let (record, started) = try prepareStart(
+            definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
+        )
         let sagaID = record.id
+        let began = ContinuousClock.now
         let creation = try await store.create(record, events: [started])
+        if case .created(let created) = creation {
+            notify(.created, created, events: [started], status: created.status, since: began)
+        }
         if case .existing = creation {
             logger.debug("saga already exists", metadata: ["saga.id": "\(sagaID)"])
         } else {
@@ -178,10 +236,18 @@ public final class SagaEngine: Service, Sendable {
         _ definition: SagaDefinition,
         input: JSONValue,
         id: String?,
-        baseDirectory: String?
+        baseDirectory: String?,
+        traceparent: String? = nil
     ) throws(SagaError) -> (SagaRecord, SagaEvent) {
         let sagaID = id ?? SagaEngine.newSagaID()
         try SagaEngine.checkID(sagaID)
+        if let traceparent, SagaTraceContext(traceparent: traceparent) == nil {
+            throw SagaError(
+                .invalidArgument,
+                "traceparent '\(EchoedText.clip(traceparent))' is not a W3C traceparent (00-TRACEID-SPANID-FLAGS)",
+                sagaID: sagaID
+            )
+        }
         let inputSize = input.jsonString.utf8.count
         if inputSize > configuration.maxInputBytes {
             throw SagaError(
@@ -221,6 +287,7 @@ public final class SagaEngine: Service, Sendable {
         )
         var data: [String: JSONValue] = ["input": input]
         if let key = record.key { data["key"] = .string(key) }
+        if let traceparent { data["traceparent"] = .string(traceparent.lowercased()) }
         let started = SagaEvent(seq: 1, at: at, type: .sagaStarted, data: .object(data))
         return (record, started)
     }
@@ -267,18 +334,23 @@ public final class SagaEngine: Service, Sendable {
         _ definition: SagaDefinition,
         input: JSONValue,
         id: String? = nil,
-        baseDirectory: String? = nil
+        baseDirectory: String? = nil,
+        traceparent: String? = nil
     ) async throws -> SagaRecord {
         if store is any SagaStoreCreatingLeased {
             // One write starts the saga, leases it and journals its first attempts; `run` then only reads it back.
-            if let started = try await executeLeased(definition, input: input, id: id, baseDirectory: baseDirectory) {
+            if let started = try await executeLeased(
+                definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
+            ) {
                 // The record the saga ended with, as the drive wrote it; read back only when the drive does not know
                 // it exactly (a cancel request, or it stopped at shutdown).
                 if let final = started.final { return final }
                 return try await run(sagaID: started.id)
             }
         }
-        let record = try await start(definition, input: input, id: id, baseDirectory: baseDirectory)
+        let record = try await start(
+            definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
+        )
         return try await run(sagaID: record.id)
     }
 
@@ -295,12 +367,14 @@ public final class SagaEngine: Service, Sendable {
                 try await clock.sleep(for: configuration.pollInterval)
                 continue
             }
+            let began = ContinuousClock.now
             if let claimed = try await store.claim(
                 sagaID: sagaID,
                 owner: configuration.workerID,
                 now: now(),
                 leaseUntil: leaseDeadline()
             ) {
+                notify(.claimed, claimed, events: [], status: claimed.status, since: began, runnableSince: current.updatedAt)
                 _ = try await drive(claimed)
             } else if try await takeOverIfOwnerDead(current) == false {
                 try await clock.sleep(for: configuration.pollInterval)
@@ -326,18 +400,27 @@ public final class SagaEngine: Service, Sendable {
     /// A saga's record, journal and derived state.
     public func snapshot(sagaID: String) async throws -> SagaSnapshot {
         guard let record = try await store.saga(id: sagaID) else { throw SagaError.notFound(sagaID) }
-        let events = try await store.events(sagaID: sagaID)
+        // A journal that does not replay (a damaged row, an event the store cannot decode or the machine refuses, a
+        // pinned definition that does not load) is shown with the error, not refused: a person must see it.
+        var events: [SagaEvent] = []
+        var journalError: String?
+        do {
+            events = try await store.events(sagaID: sagaID)
+        } catch let error as SagaError where error.code == .corruptJournal {
+            journalError = error.message
+        }
         var machine: SagaStateMachine?
-        if let definition = try? definition(of: record) {
-            var m = SagaStateMachine(sagaID: sagaID, definition: definition)
-            var ok = true
-            for event in events where ok {
-                do { try m.apply(event) } catch { ok = false }
+        if journalError == nil {
+            do {
+                var m = SagaStateMachine(sagaID: sagaID, definition: try definition(of: record))
+                for event in events { try m.apply(event) }
+                machine = m
+            } catch {
+                journalError = "\(error)"
             }
-            if ok { machine = m }
         }
         let reruns = try await store.list(SagaQuery(rerunOf: sagaID, limit: 100)).map(\.id)
-        return SagaSnapshot(record: record, events: events, state: machine, reruns: reruns)
+        return SagaSnapshot(record: record, events: events, state: machine, reruns: reruns, journalError: journalError)
     }
 
     /// A new saga id: time-ordered and unique.
@@ -352,10 +435,12 @@ public final class SagaEngine: Service, Sendable {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
                 || b == 0x2E || b == 0x3A
         }
-        guard !id.isEmpty, id.utf8.count <= 128, allowed else {
+        // An id that starts with '-' would read as an option in every later command (`saga show -x`).
+        guard !id.isEmpty, id.utf8.count <= 128, allowed, !id.hasPrefix("-") else {
             throw SagaError(
                 .invalidArgument,
-                "invalid saga id '\(id)': use 1 to 128 letters, digits, '-', '_', '.' or ':'"
+                "invalid saga id '\(EchoedText.clip(id))': use 1 to 128 letters, digits, '-', '_', '.' or ':', "
+                    + "not starting with '-'"
             )
         }
     }
@@ -369,6 +454,8 @@ public final class SagaEngine: Service, Sendable {
     }
 
     func definition(of record: SagaRecord) throws(SagaError) -> SagaDefinition {
+        // A row the store could not read in full never runs: its input or definition is a placeholder.
+        if let damage = record.damage { throw SagaError(.corruptJournal, damage, sagaID: record.id) }
         if let cached = definitions.withLock({ $0.lookup(record.definition) }) { return cached }
         let result = WorkflowLoader.load(string: record.definition, file: "saga \(record.id) (pinned definition)")
         guard let definition = result.definition else {
@@ -542,12 +629,16 @@ public final class SagaEngine: Service, Sendable {
         case .no:
             break
         }
+        let began = ContinuousClock.now
         let claimed = try await store.claimNext(
             owner: configuration.workerID,
             now: now(),
             leaseUntil: leaseDeadline(),
             limit: 1
         )
+        for record in claimed {
+            notify(.claimed, record, events: [], status: record.status, since: began, runnableSince: record.updatedAt)
+        }
         return claimed.first
     }
 
@@ -612,6 +703,7 @@ public final class SagaEngine: Service, Sendable {
         guard let owner = record.owner, owner != configuration.workerID,
             SagaEngine.isDeadLocalWorker(owner)
         else { return false }
+        let began = ContinuousClock.now
         let taken = try await store.takeOver(
             sagaID: record.id,
             from: owner,
@@ -619,6 +711,7 @@ public final class SagaEngine: Service, Sendable {
             leaseUntil: leaseDeadline()
         )
         if taken {
+            notify(.takenOver, record, events: [], status: record.status, since: began, runnableSince: record.updatedAt)
             logger.notice(
                 "took over saga from a worker that is gone",
                 metadata: ["saga.id": "\(record.id)", "previous.owner": "\(owner)"]
@@ -699,6 +792,8 @@ public struct SagaSnapshot: Sendable {
     public var state: SagaStateMachine?
     /// The ids of the sagas that rerun this one (`saga rerun`), newest first.
     public var reruns: [String] = []
+    /// Why the journal does not replay (`state` is `nil`), naming the saga; `nil` when it replays.
+    public var journalError: String? = nil
 }
 
 /// Shared between a worker's slots.

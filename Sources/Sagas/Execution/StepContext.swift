@@ -21,6 +21,13 @@ public struct StepContext: Sendable {
     public var timeout: Duration
     /// When the attempt's `*.started` event was journaled (set by the engine; `nil` in a context made elsewhere).
     public var startedAt: Date?
+    /// The W3C `traceparent` of the attempt's span when the engine traces (``SagaTracer``): executors pass it on
+    /// to the target (`http`: the `traceparent` header; `command`: `TRACEPARENT` in the environment).
+    public var traceparent: String?
+    /// The saga's trace (journaled at start, or derived from its id), set by the engine.
+    public var sagaTrace: SagaTraceContext?
+    /// The run span the attempt's span is a child of (set by the engine when it traces).
+    var runSpan: (any SagaSpan)?
 
     /// The attempt as the journal knows it, when ``startedAt`` is known: what its processes are marked with.
     public var attemptIdentity: AttemptIdentity? {

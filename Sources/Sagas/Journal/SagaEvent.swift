@@ -189,9 +189,16 @@ extension SagaEvent {
 }
 
 /// Timestamps as the journal and the CLI write them: ISO 8601 UTC with milliseconds.
+///
+/// Every conversion clamps to years 0001 through 9999 (`range`): a time read from a damaged or hostile database
+/// (`created_at` at the Int64 extremes, a `lease_expires_at` far in the future) is shown as the nearest end of that
+/// range instead of trapping in a conversion, and arithmetic on the dates it gives cannot overflow.
 public enum SagaTime {
+    /// The milliseconds since 1970 a time may have: 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z.
+    public static let range: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
     public static func format(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let ms = milliseconds(date)
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = ms - seconds * 1000
         var t = time_t(seconds)
@@ -205,12 +212,18 @@ public enum SagaTime {
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 
-    /// Milliseconds since 1970, as stores keep times.
+    /// Milliseconds since 1970, as stores keep times, clamped to `range` (NaN gives 0).
     public static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let ms = (date.timeIntervalSince1970 * 1000).rounded()
+        guard !ms.isNaN else { return 0 }
+        if ms <= Double(range.lowerBound) { return range.lowerBound }
+        if ms >= Double(range.upperBound) { return range.upperBound }
+        return Int64(ms)
     }
 
+    /// The time `milliseconds` since 1970 names, clamped to `range`.
     public static func date(milliseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        let clamped = min(max(milliseconds, range.lowerBound), range.upperBound)
+        return Date(timeIntervalSince1970: Double(clamped) / 1000)
     }
 }

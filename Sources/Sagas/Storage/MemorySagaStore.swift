@@ -218,7 +218,7 @@ extension SagaStore where Self == MemorySagaStore {
 extension SagaError {
     /// `.sagaNotFound` for an id.
     public static func notFound(_ sagaID: String) -> SagaError {
-        SagaError(.sagaNotFound, "no saga with id '\(sagaID)'", sagaID: sagaID)
+        SagaError(.sagaNotFound, "no saga with id '\(EchoedText.clip(sagaID))'", sagaID: sagaID)
     }
 
     /// `.leaseLost` for a saga another worker took over.

@@ -29,6 +29,11 @@ public struct SagaRecord: Sendable, Hashable {
     public var key: String?
     /// The saga this one reruns (`saga rerun`), if any.
     public var rerunOf: String?
+    /// Set when the store could not read the saga's row in full (an input that is not JSON, a pinned definition
+    /// that is missing, an unknown status, a column of the wrong type): what is wrong, naming the saga. The fields
+    /// that could not be read hold placeholders (`input` is `null`, `definition` empty). Such a saga is listed and
+    /// shown, marked damaged, but never run: a worker that claims it parks it (`needs_intervention`).
+    public var damage: String?
 
     public init(
         id: String,
@@ -48,7 +53,8 @@ public struct SagaRecord: Sendable, Hashable {
         cancelRequestedAt: Date? = nil,
         lastSeq: Int = 0,
         key: String? = nil,
-        rerunOf: String? = nil
+        rerunOf: String? = nil,
+        damage: String? = nil
     ) {
         self.id = id
         self.workflow = workflow
@@ -68,6 +74,7 @@ public struct SagaRecord: Sendable, Hashable {
         self.lastSeq = lastSeq
         self.key = key
         self.rerunOf = rerunOf
+        self.damage = damage
     }
 
     /// Whether a cancel has been requested.

@@ -134,7 +134,8 @@ extension WorkflowDecoder {
                 warning("the compensation of step '\(s.step.name)' is never run: \(kind.rawValue) steps are not "
                         + "compensated", at: location)
             }
-            if s.declaredKind == nil && s.step.compensation == nil && !followsPivot {
+            // A compensation that is present but invalid has its own error: not "has no compensation" too.
+            if s.declaredKind == nil && s.step.compensation == nil && s.compensationKeyLocation == nil && !followsPivot {
                 warning("step '\(s.step.name)' has no compensation and no declared kind: if it has an effect, add "
                         + "a 'compensation' that undoes it; if it has none, declare \"kind\": \"readonly\"",
                         at: s.location)

@@ -1,0 +1,107 @@
+public import Foundation
+
+/// A worker as the journal sees it: a lease holder, with the sagas it holds (`saga workers`, `GET /v1/workers`).
+///
+/// Workers are known by their leases: a worker that holds no saga right now is not listed. A worker whose leases all
+/// expired is listed as `expired` (it stopped renewing: frozen, cut off, or dead) until another worker takes its
+/// sagas over; one that ran on this machine and whose process is gone is listed as `gone`.
+public struct SagaWorkerSummary: Sendable, Hashable {
+    /// How a worker's leases look, as of a given time.
+    public enum State: String, Sendable, Hashable, CaseIterable {
+        /// At least one of its leases has not expired.
+        case live
+        /// All of its leases expired: the sagas pass to another worker at its next claim.
+        case expired
+        /// It ran on this host, in this PID namespace, and its process no longer exists (`WorkerIdentity`).
+        case gone
+    }
+
+    /// The worker id its leases carry (`HOST:PID:NONCE:…`, or a name chosen by hand).
+    public var id: String
+    /// The host and process the id names, when it is in the `WorkerIdentity` form.
+    public var host: String?
+    public var pid: Int32?
+    /// The sagas it holds, oldest first.
+    public var sagas: [String]
+    /// When its latest lease ends.
+    public var leaseExpiresAt: Date?
+    /// The latest progress it journaled (the newest `updatedAt` of its sagas).
+    public var lastProgressAt: Date?
+    public var state: State
+
+    public init(
+        id: String,
+        host: String?,
+        pid: Int32?,
+        sagas: [String],
+        leaseExpiresAt: Date?,
+        lastProgressAt: Date?,
+        state: State
+    ) {
+        self.id = id
+        self.host = host
+        self.pid = pid
+        self.sagas = sagas
+        self.leaseExpiresAt = leaseExpiresAt
+        self.lastProgressAt = lastProgressAt
+        self.state = state
+    }
+
+    /// The `--json` / HTTP shape: `{"id", "host", "pid", "state", "sagas": [...], "held", "leaseExpiresAt",
+    /// "lastProgressAt"}`.
+    public func json(now: Date) -> JSONValue {
+        var o: [String: JSONValue] = [:]
+        o["id"] = .string(id)
+        o["host"] = host.map { .string($0) } ?? .null
+        o["pid"] = pid.map { .integer(Int($0)) } ?? .null
+        o["state"] = .string(state.rawValue)
+        o["held"] = .integer(sagas.count)
+        o["sagas"] = .array(sagas.map { .string($0) })
+        o["leaseExpiresAt"] = leaseExpiresAt.map { .string(SagaTime.format($0)) } ?? .null
+        o["lastProgressAt"] = lastProgressAt.map { .string(SagaTime.format($0)) } ?? .null
+        return .object(o)
+    }
+
+    /// The workers that hold leases on runnable sagas, from `leased` (the store's `leasedSagas`), most sagas first.
+    public static func collect(_ leased: [SagaRecord], now: Date) -> [SagaWorkerSummary] {
+        var byOwner: [String: [SagaRecord]] = [:]
+        for record in leased {
+            guard let owner = record.owner else { continue }
+            byOwner[owner, default: []].append(record)
+        }
+        var workers: [SagaWorkerSummary] = []
+        for (owner, records) in byOwner {
+            let identity = WorkerIdentity(workerID: owner)
+            let expiries: [Date] = records.compactMap(\.leaseExpiresAt)
+            let latest: Date? = expiries.max()
+            let live: Bool = records.contains { $0.hasLiveLease(now: now) }
+            let state: State
+            if WorkerIdentity.isCertainlyGone(owner) {
+                state = .gone
+            } else if live {
+                state = .live
+            } else {
+                state = .expired
+            }
+            workers.append(
+                SagaWorkerSummary(
+                    id: owner,
+                    host: identity?.host,
+                    pid: identity?.pid,
+                    sagas: records.sorted { $0.createdAt < $1.createdAt }.map(\.id),
+                    leaseExpiresAt: latest,
+                    lastProgressAt: records.map(\.updatedAt).max(),
+                    state: state
+                )
+            )
+        }
+        return workers.sorted { ($0.sagas.count, $1.id) > ($1.sagas.count, $0.id) }
+    }
+}
+
+extension SagaStore {
+    /// The workers that hold leases now (``SagaWorkerSummary``), from at most `limit` leased sagas.
+    public func workers(now: Date, limit: Int = 100_000) async throws -> [SagaWorkerSummary] {
+        SagaWorkerSummary.collect(try await leasedSagas(limit: limit), now: now)
+    }
+}
