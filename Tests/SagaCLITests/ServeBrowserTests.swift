@@ -148,10 +148,20 @@ struct ServeBrowserTests {
                 let status = try? ServeCommandTests.curl(["http://127.0.0.1:\(port)/status"])
                 return status?.body.contains("\"ready\":true") == true
             }
-            if ready { driverProcess = process } else { process.terminate() }
+            if ready {
+                driverProcess = process
+            } else {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
         }
         let chromedriver = try #require(driverProcess, "chromedriver did not start")
-        defer { chromedriver.terminate() }
+        // chromedriver can outlive SIGTERM: ask it to quit, then make sure.
+        defer {
+            _ = try? ServeCommandTests.curl(["http://127.0.0.1:\(port)/shutdown"])
+            if eventually(timeout: 5, { !chromedriver.isRunning }) == false { kill(chromedriver.processIdentifier, SIGKILL) }
+            chromedriver.waitUntilExit()
+        }
         var browser = WebDriver(endpoint: "http://127.0.0.1:\(port)")
         let profile = box.scratchFile("chromium-profile")
         let capabilities: JSONValue = [
