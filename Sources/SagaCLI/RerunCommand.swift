@@ -60,7 +60,9 @@ struct RerunCommand: SagaSubcommand {
         }
         let corrected: JSONValue? = input.input == nil ? JSONValue?.none : try input.value()
         var record = try await CLI.guarded {
-            try await engine.rerun(sagaID: id, from: from, input: corrected, definition: definition, id: newID)
+            try await engine.rerun(
+                sagaID: id, from: from, input: corrected, definition: definition, id: newID, by: ResolveCommand.currentUser()
+            )
         }
         if run {
             let newID = record.id

@@ -188,7 +188,9 @@ extension SagaServer {
             guard let original = try await engine.snapshotRecord(id) else { throw SagaError.notFound(id) }
             definition = try catalog.resolve(original.workflow).definition
         }
-        let record = try await engine.rerun(sagaID: id, from: from, input: input, definition: definition, id: newID)
+        let record = try await engine.rerun(
+            sagaID: id, from: from, input: input, definition: definition, id: newID, by: principal.name
+        )
         logger.notice("rerun started", metadata: ["saga.id": "\(record.id)", "rerun.of": "\(id)", "by": "\(principal.name)"])
         return record
     }

@@ -227,6 +227,9 @@ struct SagaServerAPITests {
             let notFinished = try await api.post("/v1/sagas/s-2/rerun", "{}")
             #expect(notFinished.status == .conflict)
         }
+        // Who asked is journaled with the new saga.
+        let started = try await fixture.engine.store.events(sagaID: "s-2").first
+        #expect(started?.data?["by"] == "otto", "\(String(describing: started))")
     }
 
     @Test func interventionsListAndResolve() async throws {

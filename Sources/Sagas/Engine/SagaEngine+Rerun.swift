@@ -22,6 +22,7 @@ extension SagaEngine {
     ///   - input: a corrected input, checked against the schema; `nil` keeps the original's.
     ///   - definition: the definition to pin (the workflow's latest version); `nil` pins the original's.
     ///   - id: the new saga's id; generated when `nil`.
+    ///   - by: who asks for the rerun, journaled in the new saga's `saga.started` (`data.by`).
     /// - Throws: `.sagaNotFound`; `.invalidState` when the saga is still running or waits for a person, or a step
     ///   before `from` did not succeed or was compensated in the original; `.invalidArgument` for an unknown step;
     ///   `.invalidInput`; `.sagaConflict` when `id` exists.
@@ -31,7 +32,8 @@ extension SagaEngine {
         from: String? = nil,
         input: JSONValue? = nil,
         definition latest: SagaDefinition? = nil,
-        id: String? = nil
+        id: String? = nil,
+        by: String? = nil
     ) async throws -> SagaRecord {
         let original = try await snapshot(sagaID: sagaID)
         let record = original.record
@@ -115,6 +117,7 @@ extension SagaEngine {
         var data = started.data?.objectValue ?? [:]
         data["rerunOf"] = .string(sagaID)
         if let from { data["from"] = .string(from) }
+        if let by { data["by"] = .string(by) }
         started.data = .object(data)
         var events = [started]
         for (i, r) in reused.enumerated() {
