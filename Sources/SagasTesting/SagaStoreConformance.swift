@@ -82,7 +82,7 @@ public enum SagaStoreConformance {
         let store = try await makeStore()
         do {
             try await check.body(store)
-        } catch let violation as Violation {
+        } catch let violation as ConformanceViolation {
             throw ConformanceFailure(check: check.name, message: violation.message)
         } catch let error as ConformanceFailure {
             throw error
@@ -90,59 +90,6 @@ public enum SagaStoreConformance {
             throw ConformanceFailure(check: check.name, message: "unexpected error: \(error)")
         }
     }
-}
-
-// MARK: - Assertions
-
-private struct Violation: Error {
-    let message: String
-}
-
-private func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
-    if !condition { throw Violation(message: message()) }
-}
-
-private func expectEqual<T: Equatable>(_ actual: T, _ expected: T, _ what: String) throws {
-    if actual != expected { throw Violation(message: "\(what): expected \(expected), got \(actual)") }
-}
-
-/// Runs `body` and checks that it throws a `SagaError` with `code`.
-private func expectError(
-    _ code: SagaError.Code,
-    _ what: String,
-    _ body: () async throws -> Void
-) async throws {
-    do {
-        try await body()
-    } catch let error as SagaError {
-        if error.code != code {
-            throw Violation(message: "\(what): expected error \(code), got \(error.code) (\(error.message))")
-        }
-        return
-    } catch {
-        throw Violation(message: "\(what): expected SagaError \(code), got \(type(of: error)): \(error)")
-    }
-    throw Violation(message: "\(what): expected error \(code), but it succeeded")
-}
-
-private typealias F = SagaFixtures
-
-private func mustFind(_ store: any SagaStore, _ id: String) async throws -> SagaRecord {
-    guard let record = try await store.saga(id: id) else { throw Violation(message: "saga \(id) not found") }
-    return record
-}
-
-/// Creates sagas `prefix-0`… one millisecond apart and returns their records.
-@discardableResult
-private func createSagas(_ store: any SagaStore, count: Int, prefix: String = "s", workflow: String = "order")
-    async throws -> [SagaRecord]
-{
-    var records: [SagaRecord] = []
-    for i in 0..<count {
-        let record = F.record(id: "\(prefix)-\(i)", workflow: workflow, createdAt: F.time(i))
-        records.append(try await F.create(record, in: store))
-    }
-    return records
 }
 
 // MARK: - Checks
@@ -157,7 +104,7 @@ extension SagaStoreConformance {
         let events = [F.started(record), SagaEvent(seq: 2, at: F.time(1), type: .stepStarted, step: "charge")]
         let creation = try await store.create(record, events: events)
         guard case .created(let created) = creation else {
-            throw Violation(message: "create of a new id returned \(creation), not .created")
+            throw ConformanceViolation(message: "create of a new id returned \(creation), not .created")
         }
         try expectEqual(created.status, .pending, "status of a created saga")
         try expect(created.owner == nil && created.leaseExpiresAt == nil, "a created saga has an owner: \(created)")
@@ -195,7 +142,7 @@ extension SagaStoreConformance {
     private static func claimAndLeaseExpiry(_ store: any SagaStore) async throws {
         try await createSagas(store, count: 1)
         guard let claimed = try await store.claim(sagaID: "s-0", owner: "w1", now: F.time(100), leaseUntil: F.time(200))
-        else { throw Violation(message: "claim of an unleased pending saga returned nil") }
+        else { throw ConformanceViolation(message: "claim of an unleased pending saga returned nil") }
         try expectEqual(claimed.owner, "w1", "owner after claim")
         try expectEqual(claimed.leaseExpiresAt, F.time(200), "lease after claim")
         try expectEqual(try await mustFind(store, "s-0"), claimed, "saga(id:) after claim")
