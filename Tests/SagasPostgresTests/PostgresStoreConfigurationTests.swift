@@ -75,6 +75,6 @@ import Testing
         #expect(PostgresStoreConfiguration.isURL("postgres://x"))
         #expect(PostgresStoreConfiguration.isURL("POSTGRESQL://x"))
         #expect(!PostgresStoreConfiguration.isURL("saga.db"))
-        #expect(!PostgresStoreConfiguration.isURL("/tmp/postgres.db"))
+        #expect(!PostgresStoreConfiguration.isURL("data/postgres.db"))
     }
 }
