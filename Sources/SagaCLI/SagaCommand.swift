@@ -9,8 +9,8 @@ struct SagaCommand: AsyncParsableCommand {
         commandName: "saga",
         abstract: "Run durable sagas from JSON workflow files, and inspect them.",
         discussion: """
-            Sagas journals every step of a saga in SQLite before it acts, so a saga whose process dies resumes where \
-            it stopped and always ends completed, compensated, or waiting for a person.
+            Sagas journals every step of a saga in SQLite (or PostgreSQL) before it acts, so a saga whose process \
+            dies resumes where it stopped and always ends completed, compensated, or waiting for a person.
 
             Examples:
               saga validate Workflows
@@ -21,8 +21,10 @@ struct SagaCommand: AsyncParsableCommand {
               saga show s-123 --json
               saga interventions
               saga resolve s-123 --skip --note "refunded by hand"
+              saga serve --port 7070
+              saga worker --metrics 127.0.0.1:9464 --db postgres://sagas@db.internal/sagas
 
-            Options common to most commands: --db PATH (default $SAGA_DB, else ./saga.db) and \
+            Options common to most commands: --db PATH or postgres:// URL (default $SAGA_DB, else ./saga.db) and \
             --workflows DIR (default $SAGA_WORKFLOWS, else ./Workflows).
             """,
         version: "0.1.0",
