@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SagasCommand", targets: ["SagasCommand"]),
         .library(name: "SagasBenchmark", targets: ["SagasBenchmark"]),
         .library(name: "SagasMetrics", targets: ["SagasMetrics"]),
+        .library(name: "SagasWebhooks", targets: ["SagasWebhooks"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -97,6 +98,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Lifecycle events delivered as signed webhooks, read from the journal (the outbox): issue 19.
+        .target(
+            name: "SagasWebhooks",
+            dependencies: [
+                "Sagas",
+                "SagasHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The example shop's server, a library so that tests can run it in-process.
         .target(
             name: "SagaExampleShopKit",
@@ -121,6 +137,7 @@ let package = Package(
                 "SagasHTTP",
                 "SagasMetrics",
                 "SagasSQLite",
+                "SagasWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -182,7 +199,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SagaCLITests",
-            dependencies: ["Sagas", "SagasSQLite", "SagasTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Sagas", "SagasSQLite", "SagasTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                // The webhook receiver of WebhookCLITests: a loopback NIO server that checks signatures itself.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -18,7 +18,7 @@ struct MigrateCommand: SagaSubcommand {
 
             Example:
               $ saga migrate --db saga.db
-              database saga.db: schema version 4
+              database saga.db: schema version 5
             """
     )
 

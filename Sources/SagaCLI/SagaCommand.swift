@@ -45,6 +45,7 @@ struct SagaCommand: AsyncParsableCommand {
             BenchCommand.self,
             MigrateCommand.self,
             PurgeCommand.self,
+            WebhooksCommand.self,
         ]
     )
 }

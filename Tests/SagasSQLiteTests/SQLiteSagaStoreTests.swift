@@ -16,7 +16,7 @@ struct SQLiteSagaStoreTests {
         #expect(settings.synchronous == 2)
         #expect(settings.journalMode == "wal")
         #expect(settings.foreignKeys)
-        #expect(settings.schemaVersion == 4)
+        #expect(settings.schemaVersion == 5)
         #expect(store.path == folder.path("saga.db"))
     }
 
