@@ -200,7 +200,8 @@ let package = Package(
         .testTarget(
             name: "SagaCLITests",
             dependencies: [
-                "Sagas", "SagasSQLite", "SagasTesting", .product(name: "GRDB", package: "GRDB.swift"),
+                "Sagas", "SagasSQLite", "SagasTesting", "SagasWebhooks", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 // The webhook receiver of WebhookCLITests: a loopback NIO server that checks signatures itself.
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -102,7 +102,7 @@ public final class SagaWebhookService: Service, Sendable {
     public func wake() { wakeContinuation.yield() }
 
     public func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = SagaWebhookClients()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [wakeContinuation, configuration] in
@@ -123,7 +123,7 @@ public final class SagaWebhookService: Service, Sendable {
             // Stops between passes: a pass in progress finishes its attempts and records them.
             wakeContinuation.finish()
         }
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
     /// Waits until no delivery is due and every committed event is queued (`saga worker --until-idle`): the
@@ -141,7 +141,7 @@ public final class SagaWebhookService: Service, Sendable {
     }
 
     /// One pass; returns whether there may be more to do at once.
-    func pass(client: HTTPClient) async -> Bool {
+    func pass(client: SagaWebhookClients) async -> Bool {
         do {
             let subscriptions = try await store.webhookSubscriptions()
             guard !subscriptions.isEmpty else { return false }
@@ -188,7 +188,7 @@ public final class SagaWebhookService: Service, Sendable {
     }
 
     /// Sends one delivery and records the outcome.
-    func deliver(_ delivery: SagaWebhookDelivery, to subscription: SagaWebhookSubscription, client: HTTPClient) async {
+    func deliver(_ delivery: SagaWebhookDelivery, to subscription: SagaWebhookSubscription, client: SagaWebhookClients) async {
         var logger = logger
         logger[metadataKey: "webhook.subscription"] = "\(subscription.id)"
         logger[metadataKey: "webhook.id"] = "\(delivery.id)"
@@ -260,13 +260,14 @@ public final class SagaWebhookService: Service, Sendable {
     private func send(
         _ delivery: SagaWebhookDelivery,
         to subscription: SagaWebhookSubscription,
-        client: HTTPClient
+        client: SagaWebhookClients
     ) async -> SendResult {
         guard let url = URL(string: subscription.url), let host = url.host else {
             return .failed("the subscription's address is not a URL", retryable: false)
         }
+        let addresses: [HTTPAddress]
         do {
-            _ = try await HTTPAddressGuard.check(
+            addresses = try await HTTPAddressGuard.check(
                 host: host,
                 allowedHosts: configuration.allowedHosts,
                 allowMetadataAddresses: configuration.allowMetadataAddresses,
@@ -289,8 +290,13 @@ public final class SagaWebhookService: Service, Sendable {
         } catch {
             return .failed("the subscription's secret is not valid", retryable: false)
         }
-        var request = HTTPClientRequest(url: subscription.url)
+        // The connection goes to the address that was checked (no second lookup that could answer otherwise).
+        guard let address = addresses.first, let route = client.route(url: url, address: address) else {
+            return .failed("the subscription's address is not a URL", retryable: false)
+        }
+        var request = HTTPClientRequest(url: route.url)
         request.method = .POST
+        if let host = route.host { request.headers.replaceOrAdd(name: "Host", value: host) }
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "user-agent", value: "sagas-webhooks")
         request.headers.add(name: "webhook-id", value: delivery.id)
@@ -298,7 +304,7 @@ public final class SagaWebhookService: Service, Sendable {
         request.headers.add(name: "webhook-signature", value: signature)
         request.body = .bytes(ByteBuffer(string: delivery.body))
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Self.nanoseconds(configuration.timeout)))
+            let response = try await route.client.execute(request, timeout: .nanoseconds(Self.nanoseconds(configuration.timeout)))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             let retryAfter = response.headers.first(name: "retry-after").flatMap(Self.parseRetryAfter)
             return .answered(status: Int(response.status.code), retryAfter: retryAfter)
