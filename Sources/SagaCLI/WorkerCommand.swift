@@ -217,7 +217,7 @@ enum WebhookOptions {
         }
         let configuration = SagaWebhookService.Configuration(
             owner: engine.configuration.workerID,
-            concurrency: min(max(worker.concurrency, 1), 64),
+            concurrency: min(max(worker.concurrency * 2, 8), 128),
             // A delivery's lease outlasts one attempt; a worker killed mid-attempt leaves it to another then.
             leaseDuration: max(engine.configuration.leaseDuration, timeout + .seconds(1)),
             timeout: timeout,

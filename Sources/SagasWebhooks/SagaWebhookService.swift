@@ -29,7 +29,7 @@ public final class SagaWebhookService: Service, Sendable {
         public var owner: String
         /// How often a pass runs when no commit wakes it. Default 100 ms.
         public var pollInterval: Duration
-        /// Deliveries sent at once. Default 16.
+        /// Deliveries in flight at once. Default 32.
         public var concurrency: Int
         /// How long a delivery is leased while it is sent; it must outlast ``timeout``. Default 30 s.
         public var leaseDuration: Duration
@@ -49,7 +49,7 @@ public final class SagaWebhookService: Service, Sendable {
         public init(
             owner: String,
             pollInterval: Duration = .milliseconds(100),
-            concurrency: Int = 16,
+            concurrency: Int = 32,
             leaseDuration: Duration = .seconds(30),
             timeout: Duration = .seconds(10),
             schedule: SagaWebhookRetrySchedule = .standard,
@@ -141,33 +141,64 @@ public final class SagaWebhookService: Service, Sendable {
     }
 
     /// One pass; returns whether there may be more to do at once.
+    ///
+    /// Deliveries are pipelined: as soon as one attempt ends, its slot is refilled (the next event of that saga may
+    /// be due now), and the feed is queued again every ``Configuration/pollInterval``, until nothing is due and
+    /// nothing is in flight.
     func pass(client: SagaWebhookClients) async -> Bool {
         do {
-            let subscriptions = try await store.webhookSubscriptions()
+            var subscriptions = try await store.webhookSubscriptions()
             guard !subscriptions.isEmpty else { return false }
-            var more = false
-            for subscription in subscriptions where subscription.state != .disabled {
-                more = try await queue(subscription) || more
-            }
-            let now = Date()
-            let claimed = try await store.claimWebhookDeliveries(
-                owner: configuration.owner,
-                now: now,
-                leaseUntil: now.addingTimeInterval(Self.seconds(configuration.leaseDuration)),
-                limit: configuration.concurrency
-            )
-            let byID = Dictionary(subscriptions.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            await withTaskGroup(of: Void.self) { group in
-                for delivery in claimed {
-                    guard let subscription = byID[delivery.subscriptionID] else { continue }
-                    group.addTask { await self.deliver(delivery, to: subscription, client: client) }
+            var more = try await queueAll(subscriptions)
+            let clock = ContinuousClock()
+            var lastQueued = clock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var inFlight = 0
+                while !Task.isCancelled {
+                    if clock.now - lastQueued >= configuration.pollInterval {
+                        subscriptions = try await store.webhookSubscriptions()
+                        more = try await queueAll(subscriptions) || more
+                        lastQueued = clock.now
+                    }
+                    // Claims are writes (and scan the due deliveries): refill in batches, once half the slots
+                    // are free, not after every attempt.
+                    let free = configuration.concurrency - inFlight
+                    var claimed: [SagaWebhookDelivery] = []
+                    if inFlight == 0 || free * 2 >= configuration.concurrency {
+                        let now = Date()
+                        claimed = try await store.claimWebhookDeliveries(
+                            owner: configuration.owner,
+                            now: now,
+                            leaseUntil: now.addingTimeInterval(Self.seconds(configuration.leaseDuration)),
+                            limit: free
+                        )
+                    }
+                    for delivery in claimed {
+                        guard let subscription = subscriptions.first(where: { $0.id == delivery.subscriptionID }) else {
+                            continue
+                        }
+                        inFlight += 1
+                        group.addTask { await self.deliver(delivery, to: subscription, client: client) }
+                    }
+                    if inFlight == 0 { break }
+                    // Wait for one attempt to end, then refill.
+                    try await group.next()
+                    inFlight -= 1
                 }
             }
-            return more || claimed.count == configuration.concurrency
+            return more
         } catch {
             if !(error is CancellationError) { logger.error("webhook pass failed: \(error)") }
             return false
         }
+    }
+
+    private func queueAll(_ subscriptions: [SagaWebhookSubscription]) async throws -> Bool {
+        var more = false
+        for subscription in subscriptions where subscription.state != .disabled {
+            more = try await queue(subscription) || more
+        }
+        return more
     }
 
     /// Queues the next part of the feed for `subscription`; returns whether there may be more.

@@ -84,3 +84,66 @@ struct WebhookKillTests {
             + "\(received.count) requests, \(duplicates) redeliveries")
     }
 }
+
+/// Two workers on one database (issue 19): in the normal case each event is delivered once per subscription, and
+/// the delivery lag (journal time to receipt) is measured.
+@Suite(.serialized, .timeLimit(.minutes(10)))
+struct WebhookTwoWorkerTests {
+    @Test func twoWorkersDeliverEachEventOnce() async throws {
+        let count = 200
+        var rng = SplitMix64(seed: SplitMix64.seedFromEnvironment())
+        let box = try CLISandbox()
+        let receiver = WebhookReceiver()
+        let port = try await receiver.start()
+        defer { Task { try? await receiver.stop() } }
+        let secret = WebhookReceiver.makeSecret()
+        receiver.expect(secrets: [secret], for: "/two")
+        _ = try WebhookCLITests.add(box, ["http://127.0.0.1:\(port)/two", "--secret", secret])
+        let definition = try CrashSuite.writeWorkflow(box, maxAttempts: 10)
+        let plans = (0..<count).map { CrashSuite.plan($0, maxDelayMs: 5, flaky: false, using: &rng) }
+
+        let arguments = ["worker", "--concurrency", "16", "--lease", "5s", "--log-level", "error"]
+        let workerCount = Int(ProcessInfo.processInfo.environment["SAGA_WEBHOOK_WORKERS"] ?? "") ?? 2
+        let workers = try (0..<workerCount).map { _ in try CrashSuite.start(box, arguments) }
+        defer { for w in workers where w.isRunning { w.signal(SIGKILL) } }
+        try await CrashSuite.submit(plans, definition: definition, box: box)
+        let store = try SQLiteSagaStore(path: box.database, configuration: .init(createIfMissing: false, readOnly: true))
+        let finished = eventually(timeout: 300) {
+            let received = receiver.received
+            return received.filter { $0.type == "saga.completed" || $0.type == "saga.compensated" }.count >= count
+        }
+        #expect(finished, "\(receiver.received.count) requests")
+        for w in workers { w.signal(SIGTERM) }
+        for w in workers { #expect(w.wait(timeout: 30) == 0, "\(w.stderr)") }
+
+        var committed = 0
+        for plan in plans {
+            committed += try await store.events(sagaID: plan.id).flatMap { WebhookCLITests.published($0.type.rawValue) }.count
+        }
+        let received = receiver.received
+        #expect(received.allSatisfy { $0.validFor == [secret] })
+        #expect(Set(received.map(\.id)).count == committed)
+        #expect(received.count == committed, "\(received.count - committed) events delivered twice")
+        // Delivery lag: from the journal event's time (`timestamp`) to the receipt.
+        let lags = received.compactMap { r -> Double? in
+            guard let text = r.json?["timestamp"]?.stringValue, let at = Self.parse(text) else { return nil }
+            return r.at.timeIntervalSince(at) * 1000
+        }.sorted()
+        let p50 = lags[lags.count / 2]
+        let p99 = lags[min(lags.count - 1, lags.count * 99 / 100)]
+        for type in ["saga.started", "saga.completed", "saga.compensated"] {
+            let some = received.filter { $0.type == type }.compactMap { r -> Double? in
+                guard let text = r.json?["timestamp"]?.stringValue, let at = Self.parse(text) else { return nil }
+                return r.at.timeIntervalSince(at) * 1000
+            }.sorted()
+            if !some.isEmpty { print("webhook lag of \(type): p50 \(Int(some[some.count / 2])) ms, max \(Int(some.last!)) ms") }
+        }
+        print("webhook lag over \(lags.count) deliveries by \(workerCount) workers: p50 \(Int(p50)) ms, p99 \(Int(p99)) ms, max \(Int(lags.last ?? 0)) ms")
+    }
+
+    static func parse(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: text)
+    }
+}
