@@ -206,6 +206,9 @@ struct WebhookCLITests {
         let gone = try #require(list.arrayValue?.first { $0["id"] == .string(subscriptions["/gone"]!) })
         #expect(gone["state"] == "disabled")
         #expect(gone["stateReason"] == "410 Gone")
+        let stats = try box.run(["stats"])
+        #expect(stats.stdout.contains("1 disabled") && stats.stdout.contains("410 Gone"), "\(stats)")
+        #expect(try box.run(["stats", "--json"]).json()["webhooks"]?["disabled"] == 1)
         // Exhausted: 3 attempts (the schedule's 2 delays + 1), then failed, listed, and replayable.
         let failed = try box.run(["webhooks", "deliveries", "--failed", "--json"]).json().arrayValue ?? []
         let downFailed = failed.filter { $0["subscription"] == .string(subscriptions["/down"]!) }
@@ -228,6 +231,35 @@ struct WebhookCLITests {
         worker.signal(SIGTERM)
         #expect(worker.wait(timeout: 30) == 0, "\(worker.stderr)")
         #expect(!worker.stderr.contains(secret) && !worker.stderr.contains(String(secret.dropFirst(6))))
+    }
+
+    @Test func aSubscriptionFailingTooLongIsPausedAndShownInStats() async throws {
+        let box = try CLISandbox()
+        let receiver = WebhookReceiver()
+        let port = try await receiver.start()
+        defer { Task { try? await receiver.stop() } }
+        receiver.setScript { _, _ in .init(status: 503) }
+        let secret = WebhookReceiver.makeSecret()
+        let id = try Self.add(box, ["http://127.0.0.1:\(port)/down", "--secret", secret])
+        _ = try box.submit(["order", "--input", #"{"orderId": "d-1"}"#])
+        let worker = try box.start([
+            "worker", "--lease", "2s", "--webhook-retries", "1s,1s,1s,1s,1s,1s", "--webhook-pause-after", "2s",
+        ])
+        defer { if worker.isRunning { worker.signal(SIGKILL) } }
+        let paused = eventually(timeout: 30) {
+            (try? box.run(["webhooks", "list", "--json"]).json().arrayValue?.first?["state"]) == "paused"
+        }
+        #expect(paused)
+        let attemptsWhenPaused = receiver.received.count
+        let list = try box.run(["webhooks", "list", "--json"]).json().arrayValue?.first
+        #expect(list?["stateReason"]?.stringValue?.hasPrefix("failing since") == true, "\(String(describing: list))")
+        let stats = try box.run(["stats"])
+        #expect(stats.stdout.contains("1 paused") && stats.stdout.contains("\(id) paused: failing since"), "\(stats)")
+        // Paused: nothing more is sent.
+        usleep(2_500_000)
+        #expect(receiver.received.count == attemptsWhenPaused)
+        worker.signal(SIGTERM)
+        #expect(worker.wait(timeout: 30) == 0, "\(worker.stderr)")
     }
 
     @Test func refusedAddressesAndBadSecretsAreRejected() throws {
