@@ -12,6 +12,15 @@ extension SQLiteSagaStore: SagaStoreWebhooks {
         "id, subscription_id, position, ordinal, saga_id, seq, type, body, state, attempts, next_attempt_at, "
         + "created_at, delivered_at, last_status, last_error"
 
+    /// The delivery `d` is the earliest pending one of its saga for its subscription (a saga's events go in order).
+    static let firstOfSaga = """
+        NOT EXISTS (
+            SELECT 1 FROM webhook_deliveries e INDEXED BY webhook_deliveries_saga
+            WHERE e.state = 'pending' AND e.subscription_id = d.subscription_id AND e.saga_id = d.saga_id
+              AND (e.position < d.position OR (e.position = d.position AND e.ordinal < d.ordinal))
+        )
+        """
+
     static func subscription(_ row: Row) -> SagaWebhookSubscription {
         let secrets: String = row[2]
         let types: String = row[3]
@@ -112,11 +121,18 @@ extension SQLiteSagaStore: SagaStoreWebhooks {
         if changed == 0 { throw Self.noSubscription(id) }
     }
 
-    /// Reads `event_feed` past `position` joined with the events and their sagas; entries of purged sagas are
-    /// skipped.
-    public func webhookFeed(after position: Int64, limit: Int) async throws -> [SagaWebhookFeedEntry] {
+    /// Reads up to `limit` rows of `event_feed` past `position`, joined with the events and their sagas; an event
+    /// that does not decode is skipped (its saga is parked by the worker that runs it), but counts in `end`.
+    public func webhookFeed(after position: Int64, limit: Int) async throws
+        -> (entries: [SagaWebhookFeedEntry], end: Int64)
+    {
         try await read { db in
-            try Row.fetchAll(
+            let end = try Int64.fetchOne(
+                db,
+                sql: "SELECT MAX(position) FROM (SELECT position FROM event_feed WHERE position > ? ORDER BY position LIMIT ?)",
+                arguments: [position, limit]
+            ) ?? position
+            let entries = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT e.seq, e.at, e.type, e.step, e.payload, f.position,
@@ -124,11 +140,10 @@ extension SQLiteSagaStore: SagaStoreWebhooks {
                     FROM event_feed f
                     JOIN saga_events e ON e.saga_id = f.saga_id AND e.seq = f.seq
                     JOIN sagas s ON s.id = f.saga_id
-                    WHERE f.position > ?
+                    WHERE f.position > ? AND f.position <= ?
                     ORDER BY f.position
-                    LIMIT ?
                     """,
-                arguments: [position, limit]
+                arguments: [position, end]
             ).compactMap { row -> SagaWebhookFeedEntry? in
                 let sagaID: String = row[6]
                 // A damaged event is skipped here: `saga show` reports it, and a worker parks its saga.
@@ -145,6 +160,7 @@ extension SQLiteSagaStore: SagaStoreWebhooks {
                     event: event
                 )
             }
+            return (entries, end)
         }
     }
 
@@ -192,12 +208,7 @@ extension SQLiteSagaStore: SagaStoreWebhooks {
                         JOIN webhook_subscriptions s ON s.id = d.subscription_id
                         WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND s.state = 'active'
                           AND (d.owner IS NULL OR d.lease_expires_at <= ?)
-                          AND NOT EXISTS (
-                              SELECT 1 FROM webhook_deliveries e INDEXED BY webhook_deliveries_saga
-                              WHERE e.state = 'pending' AND e.subscription_id = d.subscription_id
-                                AND e.saga_id = d.saga_id
-                                AND (e.position < d.position OR (e.position = d.position AND e.ordinal < d.ordinal))
-                          )
+                          AND \(Self.firstOfSaga)
                         ORDER BY d.position, d.ordinal
                         LIMIT ?
                     )
@@ -313,6 +324,7 @@ extension SQLiteSagaStore: SagaStoreWebhooks {
                         SELECT COUNT(*) FROM webhook_deliveries d INDEXED BY webhook_deliveries_due
                         JOIN webhook_subscriptions s ON s.id = d.subscription_id
                         WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND s.state = 'active'
+                          AND \(Self.firstOfSaga)
                         """,
                     arguments: [nowMs]
                 ) ?? 0

@@ -205,17 +205,17 @@ public final class SagaWebhookService: Service, Sendable {
     private func queue(_ subscription: SagaWebhookSubscription) async throws -> Bool {
         let limit = 500
         let feed = try await store.webhookFeed(after: subscription.position, limit: limit)
-        guard let last = feed.last else { return false }
+        guard feed.end > subscription.position else { return false }
         let now = Date()
-        let deliveries = feed.flatMap { SagaWebhookEvent.deliveries(for: subscription, entry: $0, now: now) }
+        let deliveries = feed.entries.flatMap { SagaWebhookEvent.deliveries(for: subscription, entry: $0, now: now) }
         let moved = try await store.enqueueWebhookDeliveries(
             deliveries,
             subscriptionID: subscription.id,
             from: subscription.position,
-            to: last.position,
+            to: feed.end,
             now: now
         )
-        return moved && feed.count == limit
+        return moved
     }
 
     /// Sends one delivery and records the outcome.

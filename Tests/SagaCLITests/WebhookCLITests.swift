@@ -262,6 +262,26 @@ struct WebhookCLITests {
         #expect(worker.wait(timeout: 30) == 0, "\(worker.stderr)")
     }
 
+    @Test func untilIdleMakesTheCurrentAttemptAndDoesNotWaitForRetries() async throws {
+        let box = try CLISandbox()
+        let receiver = WebhookReceiver()
+        let port = try await receiver.start()
+        defer { Task { try? await receiver.stop() } }
+        receiver.setScript { _, _ in .init(status: 500) }
+        let secret = WebhookReceiver.makeSecret()
+        _ = try Self.add(box, ["http://127.0.0.1:\(port)/fail", "--secret", secret])
+        _ = try box.submit(["order", "--input", #"{"orderId": "i-1"}"#])
+        let began = Date()
+        try box.workUntilIdle(["--lease", "2s"], timeout: 60)
+        #expect(Date().timeIntervalSince(began) < 20)
+        // The first event had its attempt (500, retry in 5 s); the second waits behind it, not yet attempted.
+        #expect(receiver.received.map(\.type) == ["saga.started"])
+        let deliveries = try box.run(["webhooks", "deliveries", "--json"]).json().arrayValue ?? []
+        #expect(deliveries.map { $0["type"] } == ["saga.completed", "saga.started"])
+        #expect(deliveries.map { $0["attempts"] } == [0, 1])
+        #expect(deliveries.allSatisfy { $0["state"] == "pending" })
+    }
+
     @Test func refusedAddressesAndBadSecretsAreRejected() throws {
         let box = try CLISandbox()
         let secret = WebhookReceiver.makeSecret()

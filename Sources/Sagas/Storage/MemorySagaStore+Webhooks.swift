@@ -79,16 +79,20 @@ extension MemorySagaStore: SagaStoreWebhooks {
         if state == .active { webhooks.subscriptions[i].failingSince = nil }
     }
 
-    public func webhookFeed(after position: Int64, limit: Int) -> [SagaWebhookFeedEntry] {
+    public func webhookFeed(after position: Int64, limit: Int) -> (entries: [SagaWebhookFeedEntry], end: Int64) {
         var out: [SagaWebhookFeedEntry] = []
-        for row in webhooks.feed where row.position > position && out.count < limit {
+        var end = position
+        var read = 0
+        for row in webhooks.feed where row.position > position && read < limit {
+            read += 1
+            end = row.position
             guard let record = saga(id: row.sagaID) else { continue }
             out.append(SagaWebhookFeedEntry(
                 position: row.position, sagaID: row.sagaID, workflow: record.workflow, version: record.version,
                 key: record.key, status: record.status, event: row.event
             ))
         }
-        return out
+        return (out, end)
     }
 
     public func enqueueWebhookDeliveries(
@@ -188,9 +192,13 @@ extension MemorySagaStore: SagaStoreWebhooks {
 
     public func webhookBacklog(now: Date) -> (due: Int, unqueued: Int) {
         let active = Set(webhooks.subscriptions.filter { $0.state == .active }.map(\.id))
-        let due = webhooks.deliveries.values.filter {
-            $0.state == .pending && active.contains($0.subscriptionID) && $0.nextAttemptAt <= now
-        }.count
+        let pending = webhooks.deliveryOrder.compactMap { webhooks.deliveries[$0] }.filter { $0.state == .pending }
+            .sorted { ($0.position, $0.ordinal) < ($1.position, $1.ordinal) }
+        var firstOfSaga: Set<String> = []
+        var due = 0
+        for d in pending where firstOfSaga.insert(d.subscriptionID + "\u{0}" + d.sagaID).inserted {
+            if active.contains(d.subscriptionID) && d.nextAttemptAt <= now { due += 1 }
+        }
         let behind = webhooks.subscriptions.filter { $0.state == .active }.map(\.position).min()
         let unqueued = behind.map { b in webhooks.feed.filter { $0.position > b }.count } ?? 0
         return (due, unqueued)

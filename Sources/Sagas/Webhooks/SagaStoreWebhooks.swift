@@ -33,8 +33,10 @@ public protocol SagaStoreWebhooks: SagaStore {
     /// - Throws: `.webhookNotFound` when there is no such subscription.
     func setWebhookSubscriptionState(id: String, state: SagaWebhookSubscription.State, reason: String?) async throws
 
-    /// Up to `limit` committed journal events that publish lifecycle events, past `position`, in commit order.
-    func webhookFeed(after position: Int64, limit: Int) async throws -> [SagaWebhookFeedEntry]
+    /// Committed journal events that publish lifecycle events, past `position`, in commit order: those among the
+    /// next `limit` positions, and the last of those positions (`end`, `position` when there are none). An event
+    /// that cannot be read is left out of `entries` but not of `end`, so a subscription never stops at it.
+    func webhookFeed(after position: Int64, limit: Int) async throws -> (entries: [SagaWebhookFeedEntry], end: Int64)
 
     /// Queues `deliveries` for a subscription and moves its position from `from` to `to`, if it is still `from`.
     ///
@@ -68,7 +70,8 @@ public protocol SagaStoreWebhooks: SagaStore {
     /// - Returns: how many were requeued.
     func replayWebhookDeliveries(ids: [String], since: Date?, now: Date) async throws -> Int
 
-    /// How many deliveries are due at `now` (pending, of an active subscription, not leased), and how many
+    /// How many deliveries are due at `now` (pending, of an active subscription, the first pending one of their
+    /// saga, leased or not: an attempt in flight counts), and how many
     /// journal events some active subscription has not queued yet: `saga worker --until-idle` waits for both to
     /// be zero.
     func webhookBacklog(now: Date) async throws -> (due: Int, unqueued: Int)
