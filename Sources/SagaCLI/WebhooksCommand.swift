@@ -22,13 +22,26 @@ struct WebhooksCommand: AsyncParsableCommand {
             """,
         subcommands: [
             WebhooksAddCommand.self, WebhooksListCommand.self, WebhooksRemoveCommand.self, WebhooksPauseCommand.self,
-            WebhooksResumeCommand.self, WebhooksDeliveriesCommand.self, WebhooksReplayCommand.self,
+            WebhooksResumeCommand.self, WebhooksSecretsCommand.self, WebhooksDeliveriesCommand.self,
+            WebhooksReplayCommand.self,
         ]
     )
 
     static func client(_ global: GlobalOptions, _ access: GlobalOptions.StoreAccess) throws -> SagaWebhooks {
         let store = try global.openStore(access)
         return try CLI.guarded { try SagaWebhooks(store: store) }
+    }
+
+    /// `--secret` values: `whsec_…` as given, `@PATH` read from a file.
+    static func readSecrets(_ values: [String]) throws -> [String] {
+        try values.map { value -> String in
+            guard value.hasPrefix("@") else { return value }
+            let path = String(value.dropFirst())
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CLIError("cannot read the secret file \(path)", exitCode: CLI.ExitCodes.invalidInput)
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 
     static func json(_ s: SagaWebhookSubscription) -> JSONValue {
@@ -101,14 +114,7 @@ struct WebhooksAddCommand: SagaSubcommand {
         guard !secret.isEmpty else {
             throw CLIError("--secret is required (whsec_… or @PATH)", exitCode: CLI.ExitCodes.invalidInput)
         }
-        let secrets = try secret.map { value -> String in
-            guard value.hasPrefix("@") else { return value }
-            let path = String(value.dropFirst())
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CLIError("cannot read the secret file \(path)", exitCode: CLI.ExitCodes.invalidInput)
-            }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        let secrets = try WebhooksCommand.readSecrets(secret)
         let types = try CLI.guarded { try events.map(SagaWebhookEventType.parseList) ?? [] }
         if let host = URL(string: url)?.host {
             do {
@@ -235,6 +241,34 @@ struct WebhooksResumeCommand: SagaSubcommand {
         let client = try WebhooksCommand.client(global, .write)
         try await CLI.guarded { try await client.resume(id: id) }
         print("resumed webhook \(id)")
+    }
+}
+
+struct WebhooksSecretsCommand: SagaSubcommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secrets",
+        abstract: "Replace a subscription's signing secrets (rotation).",
+        discussion: """
+            Rotate in three steps: `secrets ID --secret NEW --secret OLD` (each request carries both signatures), \
+            move the receiver to NEW, then `secrets ID --secret NEW`. Deliveries sent from then on, retries \
+            included, are signed with the secrets given.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The subscription's id (wh_…).")
+    var id: String
+    @Option(help: ArgumentHelp("A signing secret, whsec_… or @PATH (repeat it).", valueName: "secret"))
+    var secret: [String] = []
+
+    func execute() async throws {
+        guard !secret.isEmpty else {
+            throw CLIError("--secret is required (whsec_… or @PATH)", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        let secrets = try WebhooksCommand.readSecrets(secret)
+        let client = try WebhooksCommand.client(global, .write)
+        try await CLI.guarded { try await client.setSecrets(id: id, secrets: secrets) }
+        print("webhook \(id) now signs with \(secrets.map(SagaWebhookSubscription.mask).joined(separator: ", "))")
     }
 }
 

@@ -121,6 +121,17 @@ extension SQLiteSagaStore: SagaStoreWebhooks {
         if changed == 0 { throw Self.noSubscription(id) }
     }
 
+    public func setWebhookSecrets(id: String, secrets: [String]) async throws {
+        let changed = try await write { db in
+            try db.execute(
+                sql: "UPDATE webhook_subscriptions SET secrets = ? WHERE id = ?",
+                arguments: [secrets.joined(separator: " "), id]
+            )
+            return db.changesCount
+        }
+        if changed == 0 { throw Self.noSubscription(id) }
+    }
+
     /// Reads up to `limit` rows of `event_feed` past `position`, joined with the events and their sagas; an event
     /// that does not decode is skipped (its saga is parked by the worker that runs it), but counts in `end`.
     public func webhookFeed(after position: Int64, limit: Int) async throws

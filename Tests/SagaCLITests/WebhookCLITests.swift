@@ -302,6 +302,12 @@ struct WebhookCLITests {
         #expect(try box.run(["webhooks", "list", "--json"]).json().arrayValue?.first?["state"] == "paused")
         #expect(try box.run(["webhooks", "resume", id]).status == 0)
         #expect(try box.run(["webhooks", "list", "--json"]).json().arrayValue?.first?["state"] == "active")
+        let newer = WebhookReceiver.makeSecret()
+        let rotated = try box.run(["webhooks", "secrets", id, "--secret", newer, "--secret", secret])
+        #expect(rotated.status == 0 && !rotated.stdout.contains(newer), "\(rotated)")
+        #expect(try box.run(["webhooks", "list", "--json"]).json().arrayValue?.first?["secrets"]
+            == .array([.string("whsec_…" + newer.suffix(4)), .string("whsec_…" + secret.suffix(4))]))
+        #expect(try box.run(["webhooks", "secrets", id, "--secret", "nope"]).status == 2)
         #expect(try box.run(["webhooks", "remove", id]).status == 0)
         #expect(try box.run(["webhooks", "list", "--json"]).json().arrayValue?.isEmpty == true)
     }

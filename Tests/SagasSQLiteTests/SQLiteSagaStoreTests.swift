@@ -74,7 +74,7 @@ struct SQLiteSagaStoreTests {
         #expect(error?.code == .schemaTooNew)
         #expect(error?.message.contains(path) == true)
         #expect(error?.message.contains("99") == true)
-        #expect(error?.message.contains("(4)") == true)
+        #expect(error?.message.contains("(5)") == true)
         #expect(bytes(path) == before)
         let readOnly = await sagaError { _ = try SQLiteSagaStore(path: path, configuration: .init(readOnly: true)) }
         #expect(readOnly?.code == .schemaTooNew)

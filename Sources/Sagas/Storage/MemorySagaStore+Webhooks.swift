@@ -79,6 +79,11 @@ extension MemorySagaStore: SagaStoreWebhooks {
         if state == .active { webhooks.subscriptions[i].failingSince = nil }
     }
 
+    public func setWebhookSecrets(id: String, secrets: [String]) throws {
+        guard let i = webhooks.index(of: id) else { throw MemoryWebhookState.noSubscription(id) }
+        webhooks.subscriptions[i].secrets = secrets
+    }
+
     public func webhookFeed(after position: Int64, limit: Int) -> (entries: [SagaWebhookFeedEntry], end: Int64) {
         var out: [SagaWebhookFeedEntry] = []
         var end = position

@@ -16,6 +16,10 @@ public import Foundation
 /// 4. ``finishWebhookDelivery(id:owner:outcome:)`` records an attempt only while `owner` still holds the lease.
 /// 5. Retention keeps the journal events a subscription that is not disabled has not queued yet, and the sagas of
 ///    pending deliveries.
+///
+/// A store where concurrent transactions commit in an order other than the one they were numbered in (PostgreSQL's
+/// sequences) must not hand out a position before every lower one is committed: number feed rows under one lock
+/// taken at commit, or read only positions below the oldest transaction still in flight.
 public protocol SagaStoreWebhooks: SagaStore {
     /// Stores a new subscription; its position is the end of the journal (it receives events committed from now).
     func addWebhookSubscription(_ subscription: SagaWebhookSubscription) async throws -> SagaWebhookSubscription
@@ -32,6 +36,11 @@ public protocol SagaStoreWebhooks: SagaStore {
     ///
     /// - Throws: `.webhookNotFound` when there is no such subscription.
     func setWebhookSubscriptionState(id: String, state: SagaWebhookSubscription.State, reason: String?) async throws
+
+    /// Replaces a subscription's signing secrets (rotation); deliveries sent from then on are signed with them.
+    ///
+    /// - Throws: `.webhookNotFound` when there is no such subscription.
+    func setWebhookSecrets(id: String, secrets: [String]) async throws
 
     /// Committed journal events that publish lifecycle events, past `position`, in commit order: those among the
     /// next `limit` positions, and the last of those positions (`end`, `position` when there are none). An event

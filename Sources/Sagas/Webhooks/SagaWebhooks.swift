@@ -72,6 +72,16 @@ public struct SagaWebhooks: Sendable {
         try await store.setWebhookSubscriptionState(id: id, state: .active, reason: nil)
     }
 
+    /// Replaces a subscription's secrets: give the new one and the old one while the receiver moves over (each
+    /// request then carries both signatures), then the new one alone.
+    ///
+    /// - Throws: `.invalidArgument` for a bad secret (never echoed); `.webhookNotFound`.
+    public func setSecrets(id: String, secrets: [String]) async throws {
+        guard !secrets.isEmpty else { throw SagaError(.invalidArgument, "a webhook needs at least one secret") }
+        for secret in secrets { _ = try SagaWebhookSubscription.secretBytes(secret) }
+        try await store.setWebhookSecrets(id: id, secrets: secrets)
+    }
+
     /// Deliveries, newest first.
     public func deliveries(_ query: SagaWebhookDeliveryQuery = .init()) async throws -> [SagaWebhookDelivery] {
         try await store.webhookDeliveries(query)
