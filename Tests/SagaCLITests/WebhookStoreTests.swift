@@ -85,28 +85,29 @@ struct WebhookStoreTests {
         // Only the first pending delivery of a saga is handed out, and to one worker at a time.
         let a = try await store.claimWebhookDeliveries(owner: "a", now: now, leaseUntil: now.addingTimeInterval(30), limit: 10)
         #expect(a.map(\.type) == [.sagaStarted])
+        let first = try #require(a.first)
         let b = try await store.claimWebhookDeliveries(owner: "b", now: now, leaseUntil: now.addingTimeInterval(30), limit: 10)
         #expect(b.isEmpty)
         // Only the holder records an outcome.
-        #expect(try await store.finishWebhookDelivery(id: a[0].id, owner: "b", outcome: .delivered(status: 200, at: now)) == nil)
-        let updated = try await store.finishWebhookDelivery(id: a[0].id, owner: "a", outcome: .retry(status: 500, error: "HTTP 500", next: now.addingTimeInterval(3600)))
+        #expect(try await store.finishWebhookDelivery(id: first.id, owner: "b", outcome: .delivered(status: 200, at: now)) == nil)
+        let updated = try await store.finishWebhookDelivery(id: first.id, owner: "a", outcome: .retry(status: 500, error: "HTTP 500", next: now.addingTimeInterval(3600)))
         #expect(updated?.failingSince != nil)
         // Retrying later: the saga's next event waits behind it.
         #expect(try await store.claimWebhookDeliveries(owner: "b", now: now, leaseUntil: now.addingTimeInterval(30), limit: 10).isEmpty)
         // A lease that expired is taken by another worker.
         let later = now.addingTimeInterval(7200)
         let c = try await store.claimWebhookDeliveries(owner: "c", now: later, leaseUntil: later.addingTimeInterval(30), limit: 10)
-        #expect(c.map(\.id) == [a[0].id])
-        _ = try await store.finishWebhookDelivery(id: c[0].id, owner: "c", outcome: .failed(status: 500, error: "gave up"))
+        #expect(c.map(\.id) == [first.id])
+        _ = try await store.finishWebhookDelivery(id: try #require(c.first).id, owner: "c", outcome: .failed(status: 500, error: "gave up"))
         let d = try await store.claimWebhookDeliveries(owner: "d", now: later, leaseUntil: later.addingTimeInterval(30), limit: 10)
         #expect(d.map(\.type) == [.sagaCompensating])
-        let done = try await store.finishWebhookDelivery(id: d[0].id, owner: "d", outcome: .delivered(status: 204, at: later))
+        let done = try await store.finishWebhookDelivery(id: try #require(d.first).id, owner: "d", outcome: .delivered(status: 204, at: later))
         #expect(done?.failingSince == nil && done?.lastSuccessAt != nil)
 
         let failed = try await store.webhookDeliveries(.init(states: [.failed]))
-        #expect(failed.map(\.id) == [a[0].id])
+        #expect(failed.map(\.id) == [first.id])
         #expect(failed.first?.attempts == 2 && failed.first?.lastError == "gave up")
-        #expect(try await store.replayWebhookDeliveries(ids: [a[0].id], since: nil, now: later) == 1)
+        #expect(try await store.replayWebhookDeliveries(ids: [first.id], since: nil, now: later) == 1)
         #expect(try await store.webhookDeliveries(.init(states: [.failed])).isEmpty)
         #expect(try await store.replayWebhookDeliveries(ids: ["msg_nope"], since: nil, now: later) == 0)
 
