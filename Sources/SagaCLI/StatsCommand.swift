@@ -70,7 +70,8 @@ struct WebhookStats {
     var failedDeliveries: Int
 
     /// `nil` when there are no subscriptions.
-    static func read(_ store: SQLiteSagaStore) async throws -> WebhookStats? {
+    static func read(_ store: any SagaStore) async throws -> WebhookStats? {
+        guard let store = store as? any SagaStoreWebhooks else { return nil }
         let subscriptions = try await store.webhookSubscriptions()
         guard !subscriptions.isEmpty else { return nil }
         let failed = try await store.webhookDeliveries(.init(states: [.failed], limit: 1_000_000)).count

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Sagas
 import SagasHTTP
-import SagasSQLite
 
 /// `saga webhooks`: subscriptions to lifecycle events, and their deliveries (issue 19).
 struct WebhooksCommand: AsyncParsableCommand {
@@ -27,8 +26,9 @@ struct WebhooksCommand: AsyncParsableCommand {
         ]
     )
 
-    static func client(_ global: GlobalOptions, _ access: GlobalOptions.StoreAccess) throws -> SagaWebhooks {
-        let store = try global.openStore(access)
+    /// The client on the database `--db` names; any store that keeps webhooks (`SagaStoreWebhooks`).
+    static func client(_ global: GlobalOptions, _ access: GlobalOptions.StoreAccess) async throws -> SagaWebhooks {
+        let store: any SagaStore = try await global.openStore(access)
         return try CLI.guarded { try SagaWebhooks(store: store) }
     }
 
@@ -125,7 +125,7 @@ struct WebhooksAddCommand: SagaSubcommand {
                 // A name that does not resolve yet is accepted: deliveries retry it.
             }
         }
-        let client = try WebhooksCommand.client(global, .create)
+        let client = try await WebhooksCommand.client(global, .create)
         let added = try await CLI.guarded {
             try await client.add(url: url, secrets: secrets, eventTypes: types, workflow: workflow)
         }
@@ -148,7 +148,7 @@ struct WebhooksListCommand: SagaSubcommand {
     var json = false
 
     func execute() async throws {
-        let client = try WebhooksCommand.client(global, .read)
+        let client = try await WebhooksCommand.client(global, .read)
         let list = try await CLI.guarded { try await client.list() }
         var counts: [String: (pending: Int, failed: Int)] = [:]
         for s in list {
@@ -199,7 +199,7 @@ struct WebhooksRemoveCommand: SagaSubcommand {
     var id: String
 
     func execute() async throws {
-        let client = try WebhooksCommand.client(global, .write)
+        let client = try await WebhooksCommand.client(global, .write)
         try await CLI.guarded { try await client.remove(id: id) }
         print("removed webhook \(id)")
     }
@@ -216,7 +216,7 @@ struct WebhooksPauseCommand: SagaSubcommand {
     var id: String
 
     func execute() async throws {
-        let client = try WebhooksCommand.client(global, .write)
+        let client = try await WebhooksCommand.client(global, .write)
         try await CLI.guarded { try await client.pause(id: id) }
         print("paused webhook \(id)")
     }
@@ -238,7 +238,7 @@ struct WebhooksResumeCommand: SagaSubcommand {
     var id: String
 
     func execute() async throws {
-        let client = try WebhooksCommand.client(global, .write)
+        let client = try await WebhooksCommand.client(global, .write)
         try await CLI.guarded { try await client.resume(id: id) }
         print("resumed webhook \(id)")
     }
@@ -266,7 +266,7 @@ struct WebhooksSecretsCommand: SagaSubcommand {
             throw CLIError("--secret is required (whsec_… or @PATH)", exitCode: CLI.ExitCodes.invalidInput)
         }
         let secrets = try WebhooksCommand.readSecrets(secret)
-        let client = try WebhooksCommand.client(global, .write)
+        let client = try await WebhooksCommand.client(global, .write)
         try await CLI.guarded { try await client.setSecrets(id: id, secrets: secrets) }
         print("webhook \(id) now signs with \(secrets.map(SagaWebhookSubscription.mask).joined(separator: ", "))")
     }
@@ -290,7 +290,7 @@ struct WebhooksDeliveriesCommand: SagaSubcommand {
 
     func execute() async throws {
         guard limit >= 1 else { throw CLIError("--limit must be 1 or more", exitCode: CLI.ExitCodes.invalidInput) }
-        let client = try WebhooksCommand.client(global, .read)
+        let client = try await WebhooksCommand.client(global, .read)
         let list = try await CLI.guarded {
             try await client.deliveries(.init(states: failed ? [.failed] : [], subscriptionID: subscription, limit: limit))
         }
@@ -338,7 +338,7 @@ struct WebhooksReplayCommand: SagaSubcommand {
         guard (deliveryID == nil) != (since == nil) else {
             throw CLIError("give a delivery id or --since TIME, not both", exitCode: CLI.ExitCodes.invalidInput)
         }
-        let client = try WebhooksCommand.client(global, .write)
+        let client = try await WebhooksCommand.client(global, .write)
         if let deliveryID {
             try await CLI.guarded { try await client.replay(deliveryID: deliveryID) }
             print("replaying \(deliveryID)")

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
-import SagasSQLite
 import SagasWebhooks
 import ServiceLifecycle
 import UnixSignals
@@ -97,9 +96,7 @@ struct WorkerCommand: SagaSubcommand {
         configuration.leaseDuration = leaseDuration
         configuration.shutdownGrace = grace
         let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
-        let webhookService = try webhooks ? WebhookOptions.service(
-            store: store, engine: engine, worker: self, logger: logger
-        ) : nil
+        let webhookService = try webhooks ? WebhookOptions.service(store: store, engine: engine, worker: self, logger: logger) : nil
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(
                 service: WorkerService(engine: engine, untilIdle: untilIdle, webhooks: webhookService),
@@ -195,12 +192,14 @@ struct ReconcilerService: Service {
 
 /// The webhook delivery service of `saga worker`, configured from its options.
 enum WebhookOptions {
+    /// `nil` when the store keeps no webhooks.
     static func service(
-        store: SQLiteSagaStore,
+        store: any SagaStore,
         engine: SagaEngine,
         worker: WorkerCommand,
         logger: Logger
-    ) throws -> SagaWebhookService {
+    ) throws -> SagaWebhookService? {
+        guard let store = store as? any SagaStoreWebhooks else { return nil }
         var schedule = SagaWebhookRetrySchedule.standard
         if let text = worker.webhookRetries {
             let delays = text.split(separator: ",").map { SagaDuration.parse(String($0).trimmingCharacters(in: .whitespaces)) }
