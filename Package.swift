@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SagasTracing", targets: ["SagasTracing"]),
         .library(name: "SagasPostgres", targets: ["SagasPostgres"]),
         .library(name: "SagasServer", targets: ["SagasServer"]),
+        .library(name: "SagasWebhooks", targets: ["SagasWebhooks"]),
         .executable(name: "saga", targets: ["SagaCLI"]),
         .executable(name: "saga-example-shop", targets: ["SagaExampleShop"]),
     ],
@@ -145,6 +146,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Lifecycle events delivered as signed webhooks, read from the journal (the outbox): issue 19.
+        .target(
+            name: "SagasWebhooks",
+            dependencies: [
+                "Sagas",
+                "SagasHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The example shop's server, a library so that tests can run it in-process.
         .target(
             name: "SagaExampleShopKit",
@@ -172,6 +188,7 @@ let package = Package(
                 "SagasSQLite",
                 "SagasTracing",
                 "SagasServer",
+                "SagasWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -263,9 +280,16 @@ let package = Package(
                 "Sagas",
                 "SagasSQLite",
                 "SagasTesting",
+                "SagasWebhooks",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // A loopback OTLP/HTTP receiver for the tracing tests.
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                // The webhook receiver of WebhookCLITests: a loopback NIO server that checks signatures itself.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -17,6 +17,15 @@ struct HTTPOptions: ParsableArguments {
         )
     )
     var allowHosts: [String] = []
+
+    /// `--allow-host`, else `$SAGA_HTTP_ALLOW`; `nil` allows any host (but link-local and metadata addresses).
+    var allowedHostList: [String]? {
+        var allowed = allowHosts
+        if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SAGA_HTTP_ALLOW"] {
+            allowed = env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        return allowed.isEmpty ? nil : allowed
+    }
 }
 
 /// Makes every engine the CLI uses, with the `command` and `http` executors registered.

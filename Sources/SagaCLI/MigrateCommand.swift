@@ -24,7 +24,7 @@ struct MigrateCommand: SagaSubcommand {
 
             Examples:
               $ saga migrate --db saga.db
-              database saga.db: schema version 4
+              database saga.db: schema version 5
               $ saga migrate --db saga.db --to postgres://sagas@db.internal/orders
               copied 1200 sagas (9600 events) from saga.db to postgres://sagas@db.internal:5432/orders; checked
             """

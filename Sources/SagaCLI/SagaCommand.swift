@@ -48,6 +48,7 @@ struct SagaCommand: AsyncParsableCommand {
             MigrateCommand.self,
             PurgeCommand.self,
             ServeCommand.self,
+            WebhooksCommand.self,
         ]
     )
 }

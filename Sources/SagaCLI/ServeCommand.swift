@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Sagas
 import SagasTracing
+import SagasWebhooks
 import SagasServer
 import ServiceLifecycle
 import Synchronization
@@ -106,6 +107,21 @@ struct ServeCommand: SagaSubcommand {
                     ReconcilerService(engine: engine, interval: reconcileInterval, policy: .init(), logger: logger)
                 )
             }
+        }
+        // Webhook delivery (`saga webhooks`), with saga worker's defaults, alongside the worker.
+        if !noWorker, let webhookStore = store as? any SagaStoreWebhooks {
+            let delivery = SagaWebhookService(
+                store: webhookStore,
+                configuration: .init(
+                    owner: engine.configuration.workerID,
+                    concurrency: min(max(concurrency * 2, 8), 128),
+                    leaseDuration: max(engine.configuration.leaseDuration, .seconds(11)),
+                    allowedHosts: http.allowedHostList
+                ),
+                logger: logger
+            )
+            engine.add(observer: delivery.observer)
+            services.append(delivery)
         }
         // Metrics for GET /metrics, and traces when the OTEL_* variables ask for them.
         services.append(MetricsExport.instrument(engine, logger: logger))

@@ -25,8 +25,14 @@ struct StatsCommand: SagaSubcommand {
         let store = try await global.openStore(.read)
         let now = Date()
         let stats = try await CLI.guarded { try await store.statistics(now: now) }
+        let webhooks = try await CLI.guarded { try await WebhookStats.read(store) }
         if json {
-            CLI.printJSON(stats.json(now: now))
+            var object = stats.json(now: now)
+            if case .object(var members) = object, let webhooks {
+                members["webhooks"] = webhooks.json
+                object = .object(members)
+            }
+            CLI.printJSON(object)
             return
         }
         var lines: [String] = []
@@ -53,6 +59,48 @@ struct StatsCommand: SagaSubcommand {
         }
         lines.append(waiting)
         lines.append("finished in the last minute: \(stats.finishedLastMinute), in the last hour: \(stats.finishedLastHour)")
+        if let webhooks { lines.append(webhooks.line(now: now)) }
         print(lines.joined(separator: "\n"))
+    }
+}
+
+/// The webhook line of `saga stats`: subscriptions by state (paused ones say why), failing ones, failed deliveries.
+struct WebhookStats {
+    var subscriptions: [SagaWebhookSubscription]
+    var failedDeliveries: Int
+
+    /// `nil` when there are no subscriptions.
+    static func read(_ store: any SagaStore) async throws -> WebhookStats? {
+        guard let store = store as? any SagaStoreWebhooks else { return nil }
+        let subscriptions = try await store.webhookSubscriptions()
+        guard !subscriptions.isEmpty else { return nil }
+        let failed = try await store.webhookDeliveries(.init(states: [.failed], limit: 1_000_000)).count
+        return WebhookStats(subscriptions: subscriptions, failedDeliveries: failed)
+    }
+
+    func count(_ state: SagaWebhookSubscription.State) -> Int { subscriptions.filter { $0.state == state }.count }
+
+    var failing: [SagaWebhookSubscription] { subscriptions.filter { $0.state == .active && $0.failingSince != nil } }
+
+    func line(now: Date) -> String {
+        var text = "webhooks: \(count(.active)) active, \(count(.paused)) paused, \(count(.disabled)) disabled"
+        text += ", \(failing.count) failing, \(failedDeliveries) failed deliveries"
+        for s in subscriptions where s.state != .active {
+            text += "\n  \(s.id) \(s.state.rawValue)\(s.stateReason.map { ": " + $0 } ?? "") (saga webhooks list)"
+        }
+        for s in failing {
+            text += "\n  \(s.id) failing for \(Output.age(s.failingSince ?? now, now: now))"
+        }
+        return text
+    }
+
+    var json: JSONValue {
+        .object([
+            "active": .integer(count(.active)),
+            "paused": .integer(count(.paused)),
+            "disabled": .integer(count(.disabled)),
+            "failing": .integer(failing.count),
+            "failedDeliveries": .integer(failedDeliveries),
+        ])
     }
 }

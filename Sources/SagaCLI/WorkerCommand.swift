@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Sagas
 import SagasTracing
+import SagasWebhooks
 import ServiceLifecycle
 import UnixSignals
 
@@ -54,6 +55,19 @@ struct WorkerCommand: SagaSubcommand {
         )
     )
     var metrics: String?
+    @Flag(inversion: .prefixedNo, help: "Deliver webhooks to `saga webhooks` subscriptions (see Docs/operations.md).")
+    var webhooks = true
+    @Option(
+        help: ArgumentHelp(
+            "Delays between webhook attempts, comma-separated (default 5s,5m,30m,2h,5h,10h,10h, ±20% jitter).",
+            valueName: "delays"
+        )
+    )
+    var webhookRetries: String?
+    @Option(help: ArgumentHelp("How long one webhook attempt may take.", valueName: "duration"))
+    var webhookTimeout: String = "10s"
+    @Option(help: ArgumentHelp("Pause a subscription failing for this long without a success.", valueName: "duration"))
+    var webhookPauseAfter: String = "3d"
 
     func execute() async throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
@@ -83,9 +97,16 @@ struct WorkerCommand: SagaSubcommand {
         configuration.leaseDuration = leaseDuration
         configuration.shutdownGrace = grace
         let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
+        let webhookService = try webhooks ? WebhookOptions.service(store: store, engine: engine, worker: self, logger: logger) : nil
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: WorkerService(engine: engine, untilIdle: untilIdle), successTerminationBehavior: .gracefullyShutdownGroup)
+            .init(
+                service: WorkerService(engine: engine, untilIdle: untilIdle, webhooks: webhookService),
+                successTerminationBehavior: .gracefullyShutdownGroup
+            )
         ]
+        if let webhookService {
+            services.append(.init(service: webhookService))
+        }
         if !untilIdle && reconcileInterval > .zero {
             let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)
             services.append(.init(service: ReconcilerService(engine: engine, interval: reconcileInterval, policy: policy, logger: logger)))
@@ -126,10 +147,13 @@ struct WorkerCommand: SagaSubcommand {
 struct WorkerService: Service {
     let engine: SagaEngine
     let untilIdle: Bool
+    var webhooks: SagaWebhookService? = nil
 
     func run() async throws {
         if untilIdle {
             try await engine.runUntilIdle()
+            // --until-idle also waits for the webhook deliveries that are due (their current attempt).
+            try await webhooks?.drain()
         } else {
             try await engine.run()
         }
@@ -169,5 +193,45 @@ struct ReconcilerService: Service {
                 logger.error("reconcile pass failed: \(error)")
             }
         }
+    }
+}
+
+/// The webhook delivery service of `saga worker`, configured from its options.
+enum WebhookOptions {
+    /// `nil` when the store keeps no webhooks.
+    static func service(
+        store: any SagaStore,
+        engine: SagaEngine,
+        worker: WorkerCommand,
+        logger: Logger
+    ) throws -> SagaWebhookService? {
+        guard let store = store as? any SagaStoreWebhooks else { return nil }
+        var schedule = SagaWebhookRetrySchedule.standard
+        if let text = worker.webhookRetries {
+            let delays = text.split(separator: ",").map { SagaDuration.parse(String($0).trimmingCharacters(in: .whitespaces)) }
+            guard !delays.isEmpty, delays.allSatisfy({ $0 != nil }) else {
+                throw CLIError("--webhook-retries must be durations separated by commas, such as 5s,5m,30m", exitCode: CLI.ExitCodes.invalidInput)
+            }
+            schedule = SagaWebhookRetrySchedule(delays: delays.compactMap { $0 })
+        }
+        guard let timeout = SagaDuration.parse(worker.webhookTimeout), timeout > .zero else {
+            throw CLIError("--webhook-timeout must be a duration such as 10s", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        guard let pauseAfter = SagaDuration.parse(worker.webhookPauseAfter), pauseAfter > .zero else {
+            throw CLIError("--webhook-pause-after must be a duration such as 3d", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        let configuration = SagaWebhookService.Configuration(
+            owner: engine.configuration.workerID,
+            concurrency: min(max(worker.concurrency * 2, 8), 128),
+            // A delivery's lease outlasts one attempt; a worker killed mid-attempt leaves it to another then.
+            leaseDuration: max(engine.configuration.leaseDuration, timeout + .seconds(1)),
+            timeout: timeout,
+            schedule: schedule,
+            pauseAfter: pauseAfter,
+            allowedHosts: worker.http.allowedHostList
+        )
+        let service = SagaWebhookService(store: store, configuration: configuration, logger: logger)
+        engine.add(observer: service.observer)
+        return service
     }
 }

@@ -50,8 +50,13 @@ extension SQLiteSagaStore: SagaStorePurging {
     public func purge(finishedBefore: Date, limit: Int, dryRun: Bool) async throws -> Int {
         guard limit > 0 else { return 0 }
         let cutoff = SagaTime.milliseconds(finishedBefore)
+        // The journal is the webhooks' outbox: a saga whose lifecycle events a subscription that is not disabled
+        // has not queued yet, or that has pending deliveries, is kept until they are out.
         let select =
             "SELECT rowid FROM sagas INDEXED BY sagas_finished WHERE \(Self.finished) AND updated_at < ? "
+            + "AND NOT EXISTS (SELECT 1 FROM event_feed f WHERE f.saga_id = sagas.id AND f.position > "
+            + "(SELECT COALESCE(MIN(position), 9223372036854775807) FROM webhook_subscriptions WHERE state != 'disabled')) "
+            + "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.saga_id = sagas.id AND d.state = 'pending') "
             + "ORDER BY updated_at LIMIT ?"
         if dryRun {
             return try await read { db in
@@ -59,8 +64,18 @@ extension SQLiteSagaStore: SagaStorePurging {
             }
         }
         return try await write { db in
-            try db.execute(sql: "DELETE FROM sagas WHERE rowid IN (\(select))", arguments: [cutoff, limit])
-            return db.changesCount
+            try db.execute(
+                sql: "CREATE TEMP TABLE IF NOT EXISTS purged_sagas (id TEXT NOT NULL); DELETE FROM purged_sagas"
+            )
+            try db.execute(
+                sql: "INSERT INTO purged_sagas SELECT id FROM sagas WHERE rowid IN (\(select))",
+                arguments: [cutoff, limit]
+            )
+            try db.execute(sql: "DELETE FROM sagas WHERE id IN (SELECT id FROM purged_sagas)")
+            let deleted = db.changesCount
+            try db.execute(sql: "DELETE FROM event_feed WHERE saga_id IN (SELECT id FROM purged_sagas)")
+            try db.execute(sql: "DELETE FROM purged_sagas")
+            return deleted
         }
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// The database schema: named migrations that are never edited once landed, and the version they lead to.
 enum SQLiteSchema {
     /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
-    static let version = 4
+    static let version = 5
 
     /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
     static let applicationID: Int32 = 0x5341_4741
@@ -149,6 +149,68 @@ enum SQLiteSchema {
                     CREATE INDEX sagas_finished ON sagas (updated_at)
                         WHERE status = 'completed' OR status = 'compensated' OR status = 'failed';
                     PRAGMA user_version = 4;
+                    """
+            )
+        }
+        migrator.registerMigration("v5-webhooks") { db in
+            // The journal as outbox (issue 19). `saga_events` has no rowid, so a trigger gives every lifecycle
+            // event (types saga.* and intervention.*) a position in `event_feed` in the same transaction: SQLite
+            // has one writer, so positions grow with the commit order and a reader never sees a position before
+            // its commit. Step events get none (they publish nothing), which keeps the hot path cheap.
+            try db.execute(
+                sql: """
+                    CREATE TABLE event_feed (
+                        position INTEGER PRIMARY KEY AUTOINCREMENT,
+                        saga_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL
+                    ) STRICT;
+                    CREATE INDEX event_feed_saga ON event_feed (saga_id);
+                    CREATE TRIGGER saga_events_feed AFTER INSERT ON saga_events
+                        WHEN substr(NEW.type, 1, 5) = 'saga.' OR substr(NEW.type, 1, 13) = 'intervention.'
+                        BEGIN
+                            INSERT INTO event_feed (saga_id, seq) VALUES (NEW.saga_id, NEW.seq);
+                        END;
+
+                    CREATE TABLE webhook_subscriptions (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        url TEXT NOT NULL,
+                        secrets TEXT NOT NULL,
+                        event_types TEXT NOT NULL,
+                        workflow TEXT,
+                        state TEXT NOT NULL,
+                        state_reason TEXT,
+                        position INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        failing_since INTEGER,
+                        last_success_at INTEGER
+                    ) STRICT;
+
+                    CREATE TABLE webhook_deliveries (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+                        position INTEGER NOT NULL,
+                        ordinal INTEGER NOT NULL,
+                        saga_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        type TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        owner TEXT,
+                        lease_expires_at INTEGER,
+                        created_at INTEGER NOT NULL,
+                        delivered_at INTEGER,
+                        last_status INTEGER,
+                        last_error TEXT
+                    ) STRICT;
+                    -- Claiming: pending deliveries by due time.
+                    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+                    -- Order per saga: the earliest pending delivery of each (subscription, saga).
+                    CREATE INDEX webhook_deliveries_saga ON webhook_deliveries (subscription_id, saga_id, position, ordinal)
+                        WHERE state = 'pending';
+                    CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
+                    PRAGMA user_version = 5;
                     """
             )
         }

@@ -23,6 +23,8 @@ public struct SagaError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code("invalid_argument")
         /// No saga with that id.
         public static let sagaNotFound = Code("saga_not_found")
+        /// No webhook subscription or delivery has that id.
+        public static let webhookNotFound = Code("webhook_not_found")
         /// A saga with that id exists with another workflow or input.
         public static let sagaConflict = Code("saga_conflict")
         /// The saga is in a state that does not allow the request.

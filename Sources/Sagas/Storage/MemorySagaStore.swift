@@ -7,6 +7,8 @@ public actor MemorySagaStore: SagaStorePurging {
     private var records: [String: SagaRecord] = [:]
     private var journals: [String: [SagaEvent]] = [:]
     private var order: [String] = []
+    /// Webhook subscriptions, deliveries and the journal's commit order (`MemorySagaStore+Webhooks.swift`).
+    var webhooks = MemoryWebhookState()
 
     public init() {}
 
@@ -25,6 +27,7 @@ public actor MemorySagaStore: SagaStorePurging {
         record.lastSeq = events.last?.seq ?? 0
         records[saga.id] = record
         journals[saga.id] = events
+        webhooks.recordCommitted(events, sagaID: saga.id)
         order.append(saga.id)
         return .created(record)
     }
@@ -84,6 +87,7 @@ public actor MemorySagaStore: SagaStorePurging {
             expected += 1
         }
         journals[sagaID, default: []].append(contentsOf: events)
+        webhooks.recordCommitted(events, sagaID: sagaID)
         record.lastSeq = expected - 1
         record.status = progress.status
         record.currentStep = progress.currentStep ?? record.currentStep
@@ -116,6 +120,7 @@ public actor MemorySagaStore: SagaStorePurging {
             throw SagaError(.corruptJournal, "saga \(sagaID): event \(event.seq) does not follow", sagaID: sagaID)
         }
         journals[sagaID, default: []].append(contentsOf: events)
+        webhooks.recordCommitted(events, sagaID: sagaID)
         record.lastSeq = expectedLastSeq + events.count
         record.status = progress.status
         record.currentStep = progress.currentStep ?? record.currentStep
@@ -184,7 +189,9 @@ public actor MemorySagaStore: SagaStorePurging {
     public func purge(finishedBefore: Date, limit: Int, dryRun: Bool) -> Int {
         var doomed: [String] = []
         for id in order where doomed.count < limit {
-            guard let record = records[id], record.status.isTerminal, record.updatedAt < finishedBefore else {
+            guard let record = records[id], record.status.isTerminal, record.updatedAt < finishedBefore,
+                !webhooks.holdsBack(sagaID: id)
+            else {
                 continue
             }
             doomed.append(id)
@@ -195,6 +202,7 @@ public actor MemorySagaStore: SagaStorePurging {
             records[id] = nil
             journals[id] = nil
         }
+        webhooks.forget(sagaIDs: gone)
         order.removeAll { gone.contains($0) }
         return doomed.count
     }
