@@ -60,9 +60,11 @@ struct MetricsAddress {
 
 /// A small HTTP listener for a Prometheus scrape: `GET /metrics` (and `GET /healthz`), nothing else.
 enum MetricsEndpoint {
-    static func application(address: MetricsAddress, logger: Logger) -> some Service {
+    /// `sampler`'s gauges are read from the journal when scraped (at most once a second), not on a timer.
+    static func application(address: MetricsAddress, sampler: SagaMetricsSampler, logger: Logger) -> some Service {
         let router = Router()
         router.get("metrics") { _, _ -> Response in
+            await sampler.sampleIfStale()
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(

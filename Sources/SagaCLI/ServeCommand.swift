@@ -4,6 +4,7 @@ import Logging
 import Sagas
 import SagasTracing
 import SagasWebhooks
+import SagasMetrics
 import SagasServer
 import ServiceLifecycle
 import Synchronization
@@ -124,7 +125,8 @@ struct ServeCommand: SagaSubcommand {
             services.append(delivery)
         }
         // Metrics for GET /metrics, and traces when the OTEL_* variables ask for them.
-        services.append(MetricsExport.instrument(engine, logger: logger))
+        // The gauges are read from the journal when /metrics is scraped (at most once a second), not on a timer.
+        let sampler = MetricsExport.instrument(engine, logger: logger)
         if let tracing = try TracingExport.bootstrap() {
             engine.use(tracer: SagaDistributedTracer())
             services.insert(tracing, at: 0)
@@ -141,7 +143,10 @@ struct ServeCommand: SagaSubcommand {
                 readOnly: readOnly,
                 secureCookies: secureCookies,
                 workerRunning: workerRunning,
-                metrics: { MetricsExport.render() }
+                metrics: {
+                    await sampler.sampleIfStale()
+                    return MetricsExport.render()
+                }
             ),
             logger: logger
         )

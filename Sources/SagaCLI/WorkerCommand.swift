@@ -117,8 +117,8 @@ struct WorkerCommand: SagaSubcommand {
             services.insert(.init(service: tracing), at: 0)
         }
         if let metricsAddress {
-            services.append(.init(service: MetricsExport.instrument(engine, logger: logger)))
-            services.append(.init(service: MetricsEndpoint.application(address: metricsAddress, logger: logger)))
+            let sampler = MetricsExport.instrument(engine, logger: logger)
+            services.append(.init(service: MetricsEndpoint.application(address: metricsAddress, sampler: sampler, logger: logger)))
         }
         if let retentionPeriod {
             services.append(.init(service: SagaRetentionService(

@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 public import Sagas
 public import ServiceLifecycle
+import Synchronization
 
 /// Sets the gauges that a journal's counts give, every `interval`: sagas by status, stuck sagas, open
 /// interventions and the oldest one's age, and the sagas this worker holds. A swift-service-lifecycle `Service`.
@@ -16,11 +17,16 @@ public import ServiceLifecycle
 /// | `saga_worker_sagas_held` | |
 ///
 /// A failed read is logged and tried again at the next interval; the gauges keep their last values.
-public struct SagaMetricsSampler: Service {
+///
+/// Reading the counts costs a scan of the status index and one of the sagas table (the counts by workflow), so a
+/// process that only serves a scrape should call ``sampleIfStale(maxAge:)`` from the scrape instead of running the
+/// service: the journal is then read when someone looks, at most once per `maxAge`.
+public final class SagaMetricsSampler: Service, Sendable {
     let engine: SagaEngine
     let interval: Duration
     let logger: Logger
     let factory: any MetricsFactory
+    private let lastSample = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(
         engine: SagaEngine,
@@ -43,6 +49,17 @@ public struct SagaMetricsSampler: Service {
                 return
             }
         }
+    }
+
+    /// Samples unless the last sample is younger than `maxAge`.
+    public func sampleIfStale(maxAge: Duration = .seconds(1)) async {
+        let now = ContinuousClock.now
+        let stale = lastSample.withLock { last -> Bool in
+            if let last, now - last < maxAge { return false }
+            last = now
+            return true
+        }
+        if stale { await sample() }
     }
 
     /// Reads the counts once and sets the gauges.

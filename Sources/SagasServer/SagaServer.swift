@@ -30,7 +30,7 @@ public struct SagaServer: Sendable {
         /// (`--no-worker`).
         public var workerRunning: (@Sendable () -> Bool)?
         /// The Prometheus text `GET /metrics` serves (to any authenticated role); `nil`: 404.
-        public var metrics: (@Sendable () -> String)?
+        public var metrics: (@Sendable () async -> String)?
 
         public init(
             readOnly: Bool = false,
@@ -38,7 +38,7 @@ public struct SagaServer: Sendable {
             eventPollInterval: Duration = .milliseconds(250),
             secureCookies: Bool = false,
             workerRunning: (@Sendable () -> Bool)? = nil,
-            metrics: (@Sendable () -> String)? = nil
+            metrics: (@Sendable () async -> String)? = nil
         ) {
             self.metrics = metrics
             self.readOnly = readOnly
@@ -123,7 +123,7 @@ public struct SagaServer: Sendable {
             }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics())))
         }
         router.get("/healthz") { _, _ -> Response in
             Self.jsonResponse(["status": "ok"])

@@ -79,7 +79,7 @@ struct MetricsCLITests {
         #expect(Self.value(text, #"saga_step_attempts_total{workflow="mix",step="a",phase="action",outcome="succeeded"}"#) == 3, "\(text)")
         #expect(Self.value(text, #"saga_step_attempts_total{workflow="mix",step="b",phase="action",outcome="failed"}"#) == 1, "\(text)")
         #expect(Self.value(text, #"saga_step_attempts_total{workflow="mix",step="a",phase="compensation",outcome="succeeded"}"#) == 1, "\(text)")
-        // The gauges follow the journal (sampled every 5 s).
+        // The gauges follow the journal (read when scraped, at most once a second).
         #expect(eventually(timeout: 20) {
             text = Self.fetch(endpoint) ?? ""
             return Self.value(text, #"saga_sagas{status="completed"}"#) == 2

@@ -44,7 +44,7 @@ struct ServerFixture: Sendable {
     init(
         readOnly: Bool = false,
         maxBodyBytes: Int = SagaServer.Configuration.defaultMaxBodyBytes,
-        metrics: (@Sendable () -> String)? = nil
+        metrics: (@Sendable () async -> String)? = nil
     ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("saga-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
