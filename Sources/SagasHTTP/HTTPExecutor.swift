@@ -119,6 +119,9 @@ public final class HTTPExecutor: StepExecutor, Sendable {
         // engine may retry it.
         c.connectionPool.retryConnectionEstablishment = false
         c.dnsOverride = dnsOverride
+        // The executor makes each request's span itself, as a child of the attempt's (`HTTPClientSpan`); the
+        // client's own span would start a trace of its own, outside the saga's.
+        c.tracing.tracer = nil
         return c
     }
 
@@ -267,7 +270,9 @@ public final class HTTPExecutor: StepExecutor, Sendable {
             break
         }
 
+        let span = HTTPClientSpan(method: method, target: target, address: address, context: context)
         let result = await perform(
+            span: span,
             method: method,
             target: target,
             address: address,
@@ -282,12 +287,14 @@ public final class HTTPExecutor: StepExecutor, Sendable {
         case .unhealthy: breakers.record(breakerKey, healthy: false)
         case .unknown: if trial { breakers.abandonTrial(breakerKey) }
         }
+        span.end(result.attempt)
         return result.attempt
     }
 
     enum Health { case healthy, unhealthy, unknown }
 
     private func perform(
+        span: HTTPClientSpan,
         method: String,
         target: HTTPTarget,
         address: HTTPAddress,
@@ -313,7 +320,7 @@ public final class HTTPExecutor: StepExecutor, Sendable {
             request.headers.add(name: name, value: value)
         }
         request.headers.replaceOrAdd(name: "Idempotency-Key", value: context.idempotencyKey)
-        request.headers.replaceOrAdd(name: "traceparent", value: HTTPTraceContext.traceparent(for: context))
+        request.headers.replaceOrAdd(name: "traceparent", value: span.traceparent(context))
         request.headers.replaceOrAdd(name: "X-Saga-Id", value: context.sagaID)
         request.headers.replaceOrAdd(name: "X-Saga-Step", value: context.step)
         if !request.headers.contains(name: "User-Agent") { request.headers.add(name: "User-Agent", value: "sagas") }
@@ -342,10 +349,12 @@ public final class HTTPExecutor: StepExecutor, Sendable {
         do {
             response = try await client.execute(request, timeout: timeout, logger: nil)
         } catch {
+            span.failed(error)
             return classify(error, what: what, phase: context.phase)
         }
 
         let status = Int(response.status.code)
+        span.received(status: status)
         let isHead = method == "HEAD"
         var data = [UInt8]()
         var tooLarge = false

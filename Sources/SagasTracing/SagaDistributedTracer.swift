@@ -10,10 +10,13 @@ public import Tracing
 ///   started with (journaled in `saga.started`), or the trace derived from its id; a saga that another worker
 ///   resumes after a crash so stays in one trace. Attributes `saga.id`, `saga.workflow`, `saga.version`, and
 ///   `saga.status` when it ends.
-/// - `PHASE STEP` (`action charge`, `compensation reserve`, `probe charge`; client kind) for each attempt, child of
-///   its run. Attributes `saga.id`, `saga.workflow`, `saga.step`, `saga.phase`, `saga.attempt`, `saga.outcome`
+/// - `PHASE STEP` (`action charge`, `compensation reserve`, `probe charge`; internal kind) for each attempt, child
+///   of its run. Attributes `saga.id`, `saga.workflow`, `saga.step`, `saga.phase`, `saga.attempt`, `saga.outcome`
 ///   (`succeeded`, `failed`, `unknown`, `interrupted`); a failed or unknown outcome sets the span's status to error
-///   with the (redacted) message. Its `traceparent` goes to the target.
+///   with the (redacted) message. A `command` step gets its `traceparent` as `TRACEPARENT`.
+/// - `METHOD` (client kind) for an `http` step's request, child of its attempt, with the OpenTelemetry HTTP client
+///   attributes (`http.request.method`, `server.address`, `server.port`, `url.full` with secrets redacted,
+///   `network.peer.address`, `http.response.status_code`, `error.type`); its `traceparent` is the header sent.
 public struct SagaDistributedTracer: SagaTracer {
     private let tracer: any Tracer
 
@@ -29,7 +32,7 @@ public struct SagaDistributedTracer: SagaTracer {
         span.attributes["saga.id"] = sagaID
         span.attributes["saga.workflow"] = workflow
         span.attributes["saga.version"] = SpanAttribute.int64(Int64(version))
-        return TracedSpan(span: span, tracer: tracer, isRun: true)
+        return TracedSpan(span: span, tracer: tracer, role: .run)
     }
 
     public func startAttempt(_ context: StepContext, run: any SagaSpan) -> any SagaSpan {
@@ -39,21 +42,23 @@ public struct SagaDistributedTracer: SagaTracer {
         } else if let trace = context.sagaTrace {
             tracer.extract(["traceparent": trace.traceparent], into: &parent, using: HeaderExtractor())
         }
-        let span = tracer.startSpan("\(context.phase.rawValue) \(context.step)", context: parent, ofKind: .client)
+        let span = tracer.startSpan("\(context.phase.rawValue) \(context.step)", context: parent, ofKind: .internal)
         span.attributes["saga.id"] = context.sagaID
         span.attributes["saga.workflow"] = context.workflow
         span.attributes["saga.step"] = context.step
         span.attributes["saga.phase"] = context.phase.rawValue
         span.attributes["saga.attempt"] = SpanAttribute.int64(Int64(context.attempt))
-        return TracedSpan(span: span, tracer: tracer, isRun: false)
+        return TracedSpan(span: span, tracer: tracer, role: .attempt)
     }
 }
 
 /// A swift-distributed-tracing span behind the engine's ``SagaSpan``.
 struct TracedSpan: SagaSpan {
+    enum Role { case run, attempt, child }
+
     let span: any Span
     let tracer: any Tracer
-    let isRun: Bool
+    let role: Role
 
     var traceparent: String? {
         var headers: [String: String] = [:]
@@ -62,11 +67,31 @@ struct TracedSpan: SagaSpan {
     }
 
     func end(outcome: String, error: String?) {
-        span.attributes[isRun ? "saga.status" : "saga.outcome"] = outcome
+        switch role {
+        case .run: span.attributes["saga.status"] = outcome
+        case .attempt: span.attributes["saga.outcome"] = outcome
+        case .child: break
+        }
         if let error, outcome != "succeeded" {
             span.setStatus(SpanStatus(code: .error, message: error))
         }
         span.end()
+    }
+
+    func startChild(_ name: String, kind: SagaSpanKind) -> (any SagaSpan)? {
+        let child = tracer.startSpan(name, context: span.context, ofKind: kind == .client ? .client : .internal)
+        return TracedSpan(span: child, tracer: tracer, role: .child)
+    }
+
+    func setAttribute(_ key: String, _ value: SagaSpanAttribute) {
+        switch value {
+        case .string(let text): span.attributes[key] = text
+        case .int(let number): span.attributes[key] = SpanAttribute.int64(Int64(number))
+        }
+    }
+
+    func end(error: String?) {
+        end(outcome: error == nil ? "succeeded" : "failed", error: error)
     }
 }
 

@@ -3,7 +3,8 @@ import Hummingbird
 import Sagas
 import Synchronization
 
-/// A loopback OTLP/HTTP receiver (JSON encoding) that records the spans it is sent.
+/// A loopback OTLP/HTTP receiver (JSON encoding) that records the spans it is sent; it also plays an `http` step's
+/// target: `/step` answers 200 `{}` and `/fail` 503, both recording the `traceparent` header they got.
 final class OTLPReceiver: Sendable {
     struct ReceivedSpan: Sendable, CustomStringConvertible {
         var traceID: String
@@ -11,10 +12,16 @@ final class OTLPReceiver: Sendable {
         var parentSpanID: String
         var name: String
         var attributes: [String: String]
+        /// OTLP's span kind, as the exporter wrote it (`1`/`SPAN_KIND_INTERNAL`, `3`/`SPAN_KIND_CLIENT`, ...).
+        var kind: String
+        var isClient: Bool { kind == "3" || kind == "SPAN_KIND_CLIENT" }
         var description: String { "\(name) trace=\(traceID) span=\(spanID) parent=\(parentSpanID) \(attributes)" }
     }
 
     private let received = Mutex<[ReceivedSpan]>([])
+    private let targetCalls = Mutex<[(path: String, traceparent: String)]>([])
+    /// The requests `/step` and `/fail` got: their path and `traceparent` header.
+    var calls: [(path: String, traceparent: String)] { targetCalls.withLock { $0 } }
     private let boundPort = Mutex<Int?>(nil)
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
@@ -31,6 +38,18 @@ final class OTLPReceiver: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        for path in ["step", "fail"] {
+            router.on(RouterPath(path), method: path == "step" ? .post : .get) { [self] request, _ -> Response in
+                let traceparent = request.headers.first { $0.name.canonicalName == "traceparent" }?.value ?? ""
+                self.targetCalls.withLock { $0.append((path: path, traceparent: traceparent)) }
+                var headers = HTTPFields()
+                headers[.contentType] = "application/json"
+                return Response(
+                    status: path == "step" ? .ok : .serviceUnavailable, headers: headers,
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: "{}"))
+                )
+            }
         }
         let app = Application(
             router: router,
@@ -74,7 +93,8 @@ final class OTLPReceiver: Sendable {
                             spanID: Self.hex(span["spanId"]?.stringValue ?? ""),
                             parentSpanID: Self.hex(span["parentSpanId"]?.stringValue ?? ""),
                             name: span["name"]?.stringValue ?? "",
-                            attributes: attributes
+                            attributes: attributes,
+                            kind: span["kind"]?.stringValue ?? span["kind"]?.intValue.map(String.init) ?? ""
                         )
                     )
                 }

@@ -98,6 +98,46 @@ struct TracingCLITests {
         #expect(two.allSatisfy { $0.parentSpanID == runs.first?.spanID })
     }
 
+    @Test func anHTTPStepsRequestIsAClientSpanWithTheHTTPAttributesAndSendsItsOwnTraceparent() async throws {
+        let receiver = OTLPReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        let port = try #require(receiver.port)
+        let box = try CLISandbox()
+        try box.writeWorkflow("h", #"""
+            {"name": "h", "version": 1,
+             "steps": [
+               {"name": "call", "kind": "readonly", "action": {"http": {"method": "POST", "url": "http://127.0.0.1:\#(port)/step?k=${env.STEP_SECRET}"}}},
+               {"name": "bad", "kind": "readonly", "after": ["call"], "retry": {"maxAttempts": 1},
+                "action": {"http": {"method": "GET", "url": "http://127.0.0.1:\#(port)/fail"}}}]}
+            """#)
+        let secret = "s3cr3t-value-42"
+        let run = try box.run(
+            ["run", "h", "--id", "h-1", "--traceparent", Self.caller],
+            environment: Self.environment(receiver).merging(["STEP_SECRET": secret]) { $1 }
+        )
+        #expect(run.status != 0, "the second step fails: \(run)")
+        #expect(await receiver.wait(timeout: 20) { spans in spans.filter(\.isClient).count >= 2 }, "\(receiver.spans)")
+        let spans = receiver.spans
+        let attempt = try #require(spans.first { $0.name == "action call" }, "\(spans)")
+        #expect(!attempt.isClient, "the attempt is the engine's own work: \(attempt.kind)")
+        let post = try #require(spans.first { $0.name == "POST" }, "\(spans)")
+        #expect(post.isClient, "\(post.kind)")
+        #expect(post.traceID == Self.traceID && post.parentSpanID == attempt.spanID, "\(post) under \(attempt)")
+        #expect(post.attributes["http.request.method"] == "POST")
+        #expect(post.attributes["http.response.status_code"] == "200")
+        #expect(post.attributes["server.address"] == "127.0.0.1" && post.attributes["server.port"] == String(port))
+        let url = try #require(post.attributes["url.full"])
+        #expect(url.hasPrefix("http://127.0.0.1:\(port)/step?k=") && !url.contains(secret), "the secret is redacted: \(url)")
+        #expect(post.attributes["error.type"] == nil)
+        // The target got the request span's context, not the attempt's.
+        let calls = receiver.calls
+        #expect(calls.first { $0.path == "step" }?.traceparent == "00-\(Self.traceID)-\(post.spanID)-01", "\(calls)")
+        let get = try #require(spans.first { $0.name == "GET" }, "\(spans)")
+        #expect(get.attributes["http.response.status_code"] == "503" && get.attributes["error.type"] == "503", "\(get)")
+        #expect(get.parentSpanID == spans.first { $0.name == "action bad" }?.spanID, "\(spans)")
+    }
+
     @Test func aMalformedTraceparentIsRefusedAndNothingIsJournaled() throws {
         let box = try CLISandbox()
         try Self.writeWorkflow(box)

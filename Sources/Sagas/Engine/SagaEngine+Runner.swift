@@ -387,6 +387,7 @@ extension SagaEngine {
         // The executor redacts what it cuts (a snippet, a tail) before cutting it, and what it logs is redacted.
         var context = context
         context.traceparent = span?.traceparent
+        context.span = span
         context.redact(with: redactor)
         var outcome = await executor.execute(spec: resolution.value, context: context)
         if timedOut.isSet {

@@ -28,6 +28,9 @@ public struct StepContext: Sendable {
     public var sagaTrace: SagaTraceContext?
     /// The run span the attempt's span is a child of (set by the engine when it traces).
     var runSpan: (any SagaSpan)?
+    /// The attempt's own span when the engine traces: executors add child spans for the calls they make (the `http`
+    /// executor's request span) and send that child's `traceparent` instead of ``traceparent``.
+    public var span: (any SagaSpan)?
 
     /// The attempt as the journal knows it, when ``startedAt`` is known: what its processes are marked with.
     public var attemptIdentity: AttemptIdentity? {

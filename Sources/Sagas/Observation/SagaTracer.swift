@@ -21,4 +21,37 @@ public protocol SagaSpan: Sendable {
     /// Ends the span. `outcome` is `succeeded`, `failed`, `unknown`, `interrupted` for attempts, the saga's status
     /// for runs; `error` is the (redacted) message of a failure.
     func end(outcome: String, error: String?)
+
+    /// A child span, for work inside an attempt (the `http` executor's request); `nil` when the backend has none.
+    func startChild(_ name: String, kind: SagaSpanKind) -> (any SagaSpan)?
+
+    /// Sets an attribute; a backend without attributes ignores it.
+    func setAttribute(_ key: String, _ value: SagaSpanAttribute)
+
+    /// Ends a child span: `error` marks it failed with that (redacted) message.
+    func end(error: String?)
+}
+
+/// What a span is, in OpenTelemetry's terms: the engine's own work (`internal`) or a call to another service
+/// (`client`, such as an `http` step's request).
+public enum SagaSpanKind: Sendable {
+    case `internal`
+    case client
+}
+
+/// A span attribute's value.
+public enum SagaSpanAttribute: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+}
+
+extension SagaSpan {
+    /// A child span, for work inside an attempt (the `http` executor's request); `nil` when the backend has none.
+    public func startChild(_ name: String, kind: SagaSpanKind) -> (any SagaSpan)? { nil }
+
+    /// Sets an attribute; a backend without attributes ignores it.
+    public func setAttribute(_ key: String, _ value: SagaSpanAttribute) {}
+
+    /// Ends a child span: `error` marks it failed with that (redacted) message.
+    public func end(error: String?) { end(outcome: error == nil ? "succeeded" : "failed", error: error) }
 }
