@@ -67,6 +67,13 @@ struct BenchCommand: SagaSubcommand {
     var store: String = "sqlite"
     @Option(help: "Seeds the choice of failing sagas.")
     var seed: UInt64 = 1
+    @Option(help: ArgumentHelp(
+        "none, metrics, tracing or all: run with the observability a production worker has.",
+        discussion: "metrics: the Prometheus observer, gauges sampled every second; tracing: spans exported over OTLP/HTTP to a loopback sink in this process.",
+        valueName: "list"
+    ))
+    var observe = "none"
+
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
     @Flag(help: "Show a progress line on standard error even when it is not a terminal.")
@@ -84,6 +91,7 @@ struct BenchCommand: SagaSubcommand {
         case "normal": synchronous = .normal
         default: throw CLIError("--sync must be full or normal", exitCode: CLI.ExitCodes.invalidInput)
         }
+        let observability = try BenchObservability(parsing: observe)
         let workload = SagaBenchmark.Workload(
             sagas: sagas, steps: steps, concurrency: concurrency, failRate: failRate, failStep: failStep, seed: seed
         )
@@ -92,6 +100,9 @@ struct BenchCommand: SagaSubcommand {
         }
         guard ["sqlite", "memory", "postgres"].contains(store) else {
             throw CLIError("--store must be sqlite, memory or postgres", exitCode: CLI.ExitCodes.invalidInput)
+        }
+        if mode == .recovery && !observability.isEmpty {
+            throw CLIError("--observe measures throughput or latency, not --mode recovery", exitCode: CLI.ExitCodes.invalidInput)
         }
         if store == "postgres" {
             try await runOnPostgres(mode: mode, workload: workload)
@@ -142,7 +153,9 @@ struct BenchCommand: SagaSubcommand {
             let engine = SagaEngine(store: MemorySagaStore(), logger: logger)
             let task = reporter.start()
             report = try await CLI.guarded {
-                try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+                try await observability.run(engine, logger: logger) {
+                    try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+                }
             }
             task.cancel()
         } else {
@@ -150,9 +163,11 @@ struct BenchCommand: SagaSubcommand {
             let engine = SagaEngine(store: store, logger: logger)
             let task = reporter.start()
             report = try await CLI.guarded {
-                try await SagaBenchmark.run(
-                    mode, workload: workload, engine: engine, counters: counters, statistics: Self.statistics(store)
-                )
+                try await observability.run(engine, logger: logger) {
+                    try await SagaBenchmark.run(
+                        mode, workload: workload, engine: engine, counters: counters, statistics: Self.statistics(store)
+                    )
+                }
             }
             task.cancel()
         }
@@ -160,6 +175,7 @@ struct BenchCommand: SagaSubcommand {
         let probeAfter = FlushProbe.measure(folder: database.folder)
         report.databaseBytes = database.size()
         report.extra["store"] = .string(store)
+        report.extra["observe"] = .string(observability.label)
         if store != "memory" { report.extra["synchronous"] = .string(synchronous == .full ? "full" : "normal") }
         report.extra["database"] = .string(database.isTemporary ? "temporary" : database.path)
         report.extra["flushProbeUs"] = ["before": .number(probeBefore), "after": .number(probeAfter)]
@@ -187,6 +203,7 @@ struct BenchCommand: SagaSubcommand {
         benchLogger.logLevel = .error
         let logger = benchLogger
         let configuration = try CLI.guarded { try PostgresStoreConfiguration(url: db) }
+        let observability = try BenchObservability(parsing: observe)
         let counters = SagaBenchmark.Counters()
         let reporter = ProgressLine(enabled: progress || isatty(STDERR_FILENO) == 1, total: sagas, unit: "sagas") {
             counters.finishedSagas
@@ -204,11 +221,14 @@ struct BenchCommand: SagaSubcommand {
                 let engine = SagaEngine(store: store, logger: logger)
                 let task = reporter.start()
                 defer { task.cancel() }
-                return try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+                return try await observability.run(engine, logger: logger) {
+                    try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+                }
             }
         }
         reporter.finish()
         report.extra["store"] = .string("postgres")
+        report.extra["observe"] = .string(observability.label)
         report.extra["database"] = .string(configuration.redactedURL)
         var load = [Double](repeating: 0, count: 3)
         if getloadavg(&load, 3) == 3 { report.extra["loadAverage"] = .number((load[0] * 100).rounded() / 100) }

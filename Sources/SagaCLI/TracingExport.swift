@@ -24,6 +24,9 @@ enum TracingExport {
         configuration.logs.enabled = false
         configuration.metrics.enabled = false
         configuration.traces.enabled = true
+        // swift-otel's own diagnostics: warnings and errors (export failures), not a line per setting read from the
+        // environment at every start. `OTEL_LOG_LEVEL` still overrides it.
+        configuration.diagnosticLogLevel = .warning
         if (ProcessInfo.processInfo.environment["OTEL_SERVICE_NAME"] ?? "").isEmpty {
             configuration.serviceName = "sagas"
         }
