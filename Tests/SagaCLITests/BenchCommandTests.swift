@@ -16,6 +16,18 @@ struct BenchCommandTests {
         report[key]?.doubleValue ?? .nan
     }
 
+    @Test func observedRunsExportEverySpanAndReportWhatWasOn() throws {
+        let box = try CLISandbox()
+        let r = try bench(box, ["--sagas", "40", "--steps", "3", "--observe", "metrics,tracing"])
+        #expect(r["observe"] == "metrics,tracing", "\(r)")
+        #expect(r["completed"] == 40 && r["actionsRun"] == 120, "\(r)")
+        #expect(try bench(box, ["--sagas", "10"])["observe"] == "none")
+        let bad = try box.run(["bench", "--sagas", "10", "--observe", "logs"])
+        #expect(bad.status == 2 && bad.stderr.contains("--observe takes none, metrics, tracing or all"), "\(bad)")
+        let recovery = try box.run(["bench", "--sagas", "10", "--mode", "recovery", "--observe", "all"])
+        #expect(recovery.status == 2 && recovery.stderr.contains("not --mode recovery"), "\(recovery)")
+    }
+
     @Test func throughputReportIsConsistent() throws {
         let box = try CLISandbox()
         let r = try bench(box, ["--sagas", "50", "--steps", "4", "--concurrency", "8"])
