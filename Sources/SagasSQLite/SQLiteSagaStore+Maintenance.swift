@@ -7,22 +7,15 @@ extension SQLiteSagaStore: SagaStorePurging {
     /// The finished statuses, spelled exactly as the condition of the partial index `sagas_finished`.
     static let finished = "(status = 'completed' OR status = 'compensated' OR status = 'failed')"
 
-    /// Counts by status (`sagas_status_created`), by workflow (a scan of the sagas table: the one figure that
-    /// reads every row), stuck sagas (`sagas_runnable`), the oldest intervention and recent finishes
-    /// (`sagas_finished`).
+    /// Counts by status and by workflow (finished sagas from `saga_finished_counts`, the others from
+    /// `sagas_status_created`: `SQLiteStatusCounts`), stuck sagas (`sagas_runnable`), the oldest intervention and
+    /// recent finishes (`sagas_finished`). Nothing here reads every saga.
     public func statistics(now: Date) async throws -> SagaStatistics {
         let byStatus = try await countByStatus()
         let nowMs = SagaTime.milliseconds(now)
         return try await read { db in
             var stats = SagaStatistics(byStatus: byStatus)
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT workflow, version, status, COUNT(*) FROM sagas GROUP BY workflow, version, status "
-                    + "ORDER BY workflow, version, status"
-            ) {
-                guard let status = SagaStatus(rawValue: row[2] as String) else { continue }
-                stats.byWorkflow.append(.init(workflow: row[0], version: row[1], status: status, count: row[3]))
-            }
+            stats.byWorkflow = try SQLiteStatusCounts.byWorkflow(db)
             stats.stuck =
                 try Int.fetchOne(
                     db,

@@ -420,7 +420,7 @@ extension SQLiteSagaStore {
     /// position (creation time, creation order) of the saga it names.
     public func list(_ query: SagaQuery) async throws -> [SagaRecord] {
         guard query.limit > 0 else { return [] }
-        let unknownStatus = "status NOT IN (\(SagaStatus.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))"
+        let unknownStatus = SQLiteStatusCounts.unknownStatus
         return try await read { db in
             var cursor: (createdAt: Int64, row: Int64)?
             if let after = query.after {
@@ -521,18 +521,9 @@ extension SQLiteSagaStore {
         }
     }
 
-    /// How many sagas have each status (statuses with none are absent).
+    /// How many sagas have each status (statuses with none are absent): `SQLiteStatusCounts.byStatus`.
     public func countByStatus() async throws -> [SagaStatus: Int] {
-        try await read { db in
-            var counts: [SagaStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM sagas GROUP BY status") {
-                // Counted as the listing shows them: an unknown status reads as `needs_intervention`.
-                let name: String? = try? row.decode(atIndex: 0)
-                let status = name.flatMap(SagaStatus.init(rawValue:)) ?? .needsIntervention
-                counts[status, default: 0] += (try? row.decode(Int.self, atIndex: 1)) ?? 0
-            }
-            return counts
-        }
+        try await read { db in try SQLiteStatusCounts.byStatus(db) }
     }
 
     /// Up to `limit` sagas that are runnable and leased.
