@@ -50,8 +50,8 @@ extension SQLiteSagaStore: SagaStoreLimits {
                 if inFlight >= concurrency { return false }
             }
             if let rate = request.limit.rate {
-                // A sliding window: at most `count` grants in any `period`.
-                let since = now - rate.periodMilliseconds
+                // A sliding window: at most `count` grants in any `period` (and its margin).
+                let since = now - rate.windowMilliseconds
                 try db.execute(
                     sql: "DELETE FROM saga_limit_grants WHERE name = ? AND granted_at <= ?",
                     arguments: [request.name, since])

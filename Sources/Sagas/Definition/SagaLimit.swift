@@ -79,6 +79,14 @@ public struct SagaRate: Sendable, Hashable {
     /// The period in milliseconds.
     public var periodMilliseconds: Int64 { SagaDuration.milliseconds(period) }
 
+    /// The sliding window the stores count grants in: the period and a tenth more (at most 100 ms more). An attempt
+    /// reaches its target a little after its grant, by a delay that varies (a process to start, a connection to
+    /// open); the margin keeps the target from seeing more than `count` starts in one period because of it.
+    public var windowMilliseconds: Int64 {
+        let period = periodMilliseconds
+        return period + min(period / 10, 100)
+    }
+
     /// The rate as a workflow file writes it.
     public var text: String {
         switch periodMilliseconds {

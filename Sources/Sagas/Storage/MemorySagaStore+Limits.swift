@@ -29,7 +29,7 @@ extension MemorySagaStore: SagaStoreLimits {
             return false
         }
         if let rate = request.limit.rate {
-            let since = now.addingTimeInterval(-Double(rate.periodMilliseconds) / 1000)
+            let since = now.addingTimeInterval(-Double(rate.windowMilliseconds) / 1000)
             let recent = (limits.grants[name] ?? []).filter { $0 > since }
             limits.grants[name] = recent
             if recent.count >= rate.count { return false }
