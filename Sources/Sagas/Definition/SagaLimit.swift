@@ -79,12 +79,12 @@ public struct SagaRate: Sendable, Hashable {
     /// The period in milliseconds.
     public var periodMilliseconds: Int64 { SagaDuration.milliseconds(period) }
 
-    /// The sliding window the stores count grants in: the period and a tenth more (at most 100 ms more). An attempt
-    /// reaches its target a little after its grant, by a delay that varies (a process to start, a connection to
-    /// open); the margin keeps the target from seeing more than `count` starts in one period because of it.
+    /// The sliding window the stores count grants in: the period and a fifth more (at most 250 ms more). An attempt
+    /// reaches its target a little after its grant, by a delay that varies (its start to journal, a process to
+    /// start); the margin keeps the target from seeing more than `count` starts in one period because of it.
     public var windowMilliseconds: Int64 {
         let period = periodMilliseconds
-        return period + min(period / 10, 100)
+        return period + min(period / 5, 250)
     }
 
     /// The rate as a workflow file writes it.

@@ -341,9 +341,9 @@ public final class SagaEngine: Service, Sendable {
         baseDirectory: String? = nil,
         traceparent: String? = nil
     ) async throws -> SagaRecord {
-        // A saga with limits takes slots that live as long as its lease, which needs the saga's row first. One with
-        // exclusive keys is created leased only when they are free (`.keyBusy` otherwise: it then waits, pending).
-        if store is any SagaStoreCreatingLeased, definition.limits.isEmpty {
+        // A saga with exclusive keys is created leased only when they are free (`.keyBusy` otherwise: it then
+        // waits, pending).
+        if store is any SagaStoreCreatingLeased {
             // One write starts the saga, leases it and journals its first attempts; `run` then only reads it back.
             if let started = try await executeLeasedUnlessKeyBusy(
                 definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
