@@ -153,6 +153,11 @@ struct ExclusiveKeyTests {
         #expect(text.stdout.contains("waits for key account:7, held by saga \(parked)"), "\(text)")
         let stuck = try box.run(["list", "--stuck"])
         #expect(stuck.status == 0)
+        let stats = try box.run(["stats", "--json"]).json()
+        let held = stats["exclusiveKeys"]?["heldKeys"]?.arrayValue?.first
+        #expect(held?["key"] == "account:7" && held?["holder"]?.stringValue == parked && held?["waiting"] == 1, "\(stats)")
+        let plan = try box.run(["plan", next, "--json"]).json()
+        #expect(plan["needs"]?["exclusiveKeys"] == ["account:7"], "\(plan)")
         let terminated = try box.run(["terminate", parked, "--reason", "settled by hand", "--by", "test"])
         #expect(terminated.status == 0, "\(terminated)")
         #expect(try eventually(timeout: 30) { try box.show(next)["status"] == "completed" })
