@@ -99,6 +99,41 @@ struct NamedLimitTests {
         #expect(most == 2, "the limit was never used in full")
     }
 
+    /// The most calls in flight at once, from the targets' own times.
+    static func mostInFlight(_ calls: [(start: Int, end: Int)]) -> Int {
+        var edges = calls.flatMap { [($0.start, 1), ($0.end, -1)] }
+        edges.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var inFlight = 0
+        var most = 0
+        for edge in edges {
+            inFlight += edge.1
+            most = max(most, inFlight)
+        }
+        return most
+    }
+
+    @Test func killedWorkersLeakNoSlot() throws {
+        let box = try CLISandbox()
+        try Self.writeWorkflow(box, limit: #"{"concurrency": 2}"#)
+        let ids = try Self.submit(box, count: 30, sleep: "0.15")
+        #expect(ids.count == 30)
+        var workers = try (0..<2).map { _ in try box.start(["worker", "--concurrency", "8", "--lease", "2s"]) }
+        defer {
+            for w in workers { w.signal(SIGTERM) }
+            for w in workers { _ = w.wait(timeout: 20) }
+        }
+        // Kill each worker with SIGKILL while it holds slots, and start another in its place.
+        for index in 0..<2 {
+            usleep(800_000)
+            workers[index].signal(SIGKILL)
+            _ = workers[index].wait(timeout: 10)
+            workers[index] = try box.start(["worker", "--concurrency", "8", "--lease", "2s"])
+        }
+        #expect(try eventually(timeout: 90) { try Self.allCompleted(box, 30) }, "the killed workers' slots leaked")
+        let most = Self.mostInFlight(Self.calls(box))
+        #expect(most <= 2, "\(most) calls in flight at once")
+    }
+
     @Test func aRateOfTwentyPerSecondIsNeverExceeded() throws {
         let box = try CLISandbox()
         try Self.writeWorkflow(box, limit: #"{"rate": "20/s"}"#)
