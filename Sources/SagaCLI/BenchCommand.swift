@@ -80,6 +80,12 @@ struct BenchCommand: SagaSubcommand {
     var progress = false
     @Flag(help: .hidden)
     var recoveryChild = false
+    @Option(help: "Every step uses one named limit of this concurrency (issue 21).")
+    var limit: Int?
+    @Flag(help: "Every saga takes an exclusive key of its own (issue 21).")
+    var exclusive = false
+    @Option(help: "Run the workload without limits and keys (A) and with --limit/--exclusive (B), alternating, this many rounds each, on SQLite.")
+    var ab: Int?
 
     func execute() async throws {
         guard let mode = SagaBenchmark.Mode(rawValue: mode) else {
@@ -92,9 +98,14 @@ struct BenchCommand: SagaSubcommand {
         default: throw CLIError("--sync must be full or normal", exitCode: CLI.ExitCodes.invalidInput)
         }
         let observability = try BenchObservability(parsing: observe)
-        let workload = SagaBenchmark.Workload(
+        var workload = SagaBenchmark.Workload(
             sagas: sagas, steps: steps, concurrency: concurrency, failRate: failRate, failStep: failStep, seed: seed
         )
+        workload.limitConcurrency = limit
+        workload.exclusiveKeys = exclusive
+        if let limit, !(1...SagaLimit.maxConcurrency).contains(limit) {
+            throw CLIError("--limit must be 1 to \(SagaLimit.maxConcurrency)", exitCode: CLI.ExitCodes.invalidInput)
+        }
         if let problem = workload.problem() {
             throw CLIError(problem, exitCode: CLI.ExitCodes.invalidInput)
         }
@@ -115,6 +126,15 @@ struct BenchCommand: SagaSubcommand {
         var logger = Logger(label: "saga.bench")
         logger.logLevel = .error
 
+        if let ab {
+            guard mode != .recovery, store == "sqlite", limit != nil || exclusive, (1...20).contains(ab) else {
+                throw CLIError(
+                    "--ab takes 1 to 20 rounds and needs --limit or --exclusive, throughput or latency mode, and SQLite",
+                    exitCode: CLI.ExitCodes.invalidInput)
+            }
+            try await runAB(mode: mode, workload: workload, synchronous: synchronous, rounds: ab, logger: logger)
+            return
+        }
         if recoveryChild {
             guard let db else { throw CLIError("--recovery-child needs --db", exitCode: CLI.ExitCodes.invalidInput) }
             try await runRecoveryChild(workload: workload, path: db, synchronous: synchronous, logger: logger)

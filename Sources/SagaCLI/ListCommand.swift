@@ -65,6 +65,9 @@ struct ListCommand: SagaSubcommand {
             return [r.id, "\(r.workflow)@\(r.version)", status, key, step, Output.age(r.createdAt, now: now), error]
         }
         print(Output.table(["ID", "WORKFLOW", "STATUS", "KEY", "STEP", "AGE", "LAST ERROR"], rows, colorColumn: 2))
+        if query.stuckAt != nil {
+            for line in try await CLI.guarded({ try await Self.keyWaits(records, store: store) }) { print(line) }
+        }
         if records.count == limit, let last = records.last {
             FileHandle.standardError.write(Data("(first \(limit); next page: --after \(last.id))\n".utf8))
         }

@@ -90,6 +90,7 @@ enum Output {
         if let reason = snapshot.state?.reason { out.append("  reason  \(withoutContext(reason, saga: r.id, step: nil))") }
         if r.isStuck(now: now) { out.append("  " + colored("stuck") + ": no worker holds this saga; start `saga worker` to resume it") }
         if let cancel = r.cancelReason { out.append("  cancel requested: \(cancel)") }
+        out.append(contentsOf: snapshot.keyLines.map { "  " + $0 })
         if let state = snapshot.state {
             out.append("")
             out.append("steps:")

@@ -128,6 +128,7 @@ struct PlanCommand: SagaSubcommand {
             lines.append("would stop in needs_intervention:")
             for reason in plan.wouldNeedIntervention { lines.append("  - " + reason) }
         }
+        if !plan.needs.lines.isEmpty { lines.append(contentsOf: [""] + plan.needs.lines) }
         print(lines.joined(separator: "\n"))
     }
 }

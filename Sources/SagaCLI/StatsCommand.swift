@@ -26,10 +26,15 @@ struct StatsCommand: SagaSubcommand {
         let now = Date()
         let stats = try await CLI.guarded { try await store.statistics(now: now) }
         let webhooks = try await CLI.guarded { try await WebhookStats.read(store) }
+        let keys = try await CLI.guarded { try await KeyStats.read(store) }
         if json {
             var object = stats.json(now: now)
             if case .object(var members) = object, let webhooks {
                 members["webhooks"] = webhooks.json
+                object = .object(members)
+            }
+            if case .object(var members) = object, let keys {
+                members["exclusiveKeys"] = keys.json
                 object = .object(members)
             }
             CLI.printJSON(object)
@@ -60,6 +65,7 @@ struct StatsCommand: SagaSubcommand {
         lines.append(waiting)
         lines.append("finished in the last minute: \(stats.finishedLastMinute), in the last hour: \(stats.finishedLastHour)")
         if let webhooks { lines.append(webhooks.line(now: now)) }
+        if let keys { lines.append(contentsOf: [""] + keys.lines) }
         print(lines.joined(separator: "\n"))
     }
 }

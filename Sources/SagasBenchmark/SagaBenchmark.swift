@@ -40,6 +40,10 @@ public enum SagaBenchmark {
         public var failStep: Int?
         /// Seeds the generator that picks failing sagas.
         public var seed: UInt64
+        /// Every step uses one named limit of this concurrency (`saga bench --limit N`); `nil`: no limit.
+        public var limitConcurrency: Int? = nil
+        /// Every saga takes an exclusive key of its own (`saga bench --exclusive`).
+        public var exclusiveKeys = false
 
         /// A workload; every parameter has its default.
         public init(
@@ -71,10 +75,13 @@ public enum SagaBenchmark {
         /// The input of saga number `index` (0-based): where it fails, if it does.
         public func inputs() -> [JSONValue] {
             var rng = SplitMix64(seed: seed)
-            return (0..<sagas).map { _ in
+            return (0..<sagas).map { (index: Int) -> JSONValue in
                 let fails = failRate > 0 && Double(rng.next() >> 11) / Double(1 << 53) < failRate
                 let step = failStep ?? (Int(rng.next() % UInt64(steps)) + 1)
-                return fails ? ["failAt": .string(SagaBenchmark.stepName(step))] : .object([:])
+                var fields: [String: JSONValue] = [:]
+                if fails { fields["failAt"] = .string(SagaBenchmark.stepName(step)) }
+                if exclusiveKeys { fields["n"] = .integer(index) }
+                return .object(fields)
             }
         }
     }
@@ -296,7 +303,7 @@ public enum SagaBenchmark {
         statistics: (@Sendable () async throws -> JournalCounters)? = nil
     ) async throws -> Report {
         precondition(mode != .recovery, "recovery runs in two processes: see journalInFlight and recover")
-        let definition = try definition(steps: workload.steps)
+        let definition = try definition(for: workload)
         registerHandlers(on: engine, counters: counters)
         let inputs = workload.inputs()
         let before = try await statistics?()
@@ -370,7 +377,7 @@ public enum SagaBenchmark {
         engine: SagaEngine,
         onAllStarted: @escaping @Sendable () -> Void
     ) async throws {
-        let definition = try definition(steps: workload.steps)
+        let definition = try definition(for: workload)
         let counters = Counters()
         let total = workload.sagas
         // The handler runs after its `step.started` was journaled (journal first, then act).

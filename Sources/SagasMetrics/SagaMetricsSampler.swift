@@ -15,6 +15,7 @@ import Synchronization
 /// | `saga_open_interventions` | |
 /// | `saga_oldest_intervention_age_seconds` | (0 when none is open) |
 /// | `saga_worker_sagas_held` | |
+/// | `saga_limit_in_flight`, `saga_limit_waiting` | `limit` (named limits in use; `SagaMetricsSampler+Limits.swift`) |
 ///
 /// A failed read is logged and tried again at the next interval; the gauges keep their last values.
 ///
@@ -79,6 +80,7 @@ public final class SagaMetricsSampler: Service, Sendable {
             logger.warning("cannot read the journal's counts for metrics: \(error)")
         }
         Gauge(label: "saga_worker_sagas_held", factory: factory).record(engine.sagasHeld)
+        await sampleLimits(now: now)
     }
 }
 

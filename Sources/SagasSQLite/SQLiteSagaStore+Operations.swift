@@ -70,6 +70,8 @@ extension SQLiteSagaStore {
         }
         try SQLiteRows.insertSaga(record, definitionDigest: definition.digest, inputText: inputText, db: db)
         try SQLiteRows.insert(events, sagaID: record.id, db: db)
+        try enqueueExclusiveKeys(record, db: db)
+        if record.owner != nil, !record.exclusiveKeys.isEmpty { try checkKeysFree(record, db: db) }
         return .created(record)
     }
 
@@ -83,7 +85,7 @@ extension SQLiteSagaStore {
                 db,
                 sql: """
                     UPDATE sagas SET owner = ?, lease_expires_at = ?
-                    WHERE id = ? AND \(SQLiteRows.runnable)
+                    WHERE id = ? AND \(SQLiteRows.runnable) AND key_wait = 0
                       AND (owner IS NULL OR owner = ? OR lease_expires_at IS NULL OR lease_expires_at <= ?
                            OR lease_expires_at > ?)
                     RETURNING \(SQLiteRows.columns)
@@ -100,15 +102,16 @@ extension SQLiteSagaStore {
         let until = SagaTime.milliseconds(leaseUntil)
         let horizon = SagaRecord.leaseHorizon(now: now)
         return try await write { db in
-            // The subquery walks the partial index `sagas_runnable` in creation order and stops at `limit`: left to
-            // itself, SQLite would rather read every runnable saga from `sagas_status_created` and sort them.
+            // The subquery walks the partial index `sagas_claimable` (runnable sagas that wait for no exclusive
+            // key) in creation order and stops at `limit`: left to itself, SQLite would rather read every runnable
+            // saga from `sagas_status_created` and sort them.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     UPDATE sagas SET owner = ?, lease_expires_at = ?
                     WHERE rowid IN (
-                        SELECT rowid FROM sagas INDEXED BY sagas_runnable
-                        WHERE \(SQLiteRows.runnable)
+                        SELECT rowid FROM sagas INDEXED BY sagas_claimable
+                        WHERE \(SQLiteRows.runnable) AND key_wait = 0
                           AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at <= ?
                                OR lease_expires_at > ?)
                         ORDER BY created_at, rowid
@@ -294,6 +297,7 @@ extension SQLiteSagaStore {
         try update.bind(8, leaseUntil)
         try update.bind(9, sagaID)
         try update.run()
+        if progress.status.isTerminal { try SQLiteSagaStore.releaseExclusiveKeys(sagaID: sagaID, db: db) }
     }
 
     /// Appends events to a saga no worker holds, if its journal still ends at `expectedLastSeq` (compare-and-set).

@@ -214,6 +214,7 @@ enum SQLiteSchema {
                     """
             )
         }
+        registerLimitsMigration(&migrator)
         registerStatusCounts(&migrator)
         return migrator
     }

@@ -54,6 +54,7 @@ public enum SagaStoreConformance {
         Check(name: "list, countByStatus and leasedSagas", body: listAndCount),
         Check(name: "concurrent appends from 50 sagas", body: concurrentAppends),
         Check(name: "concurrent creates and refused appends", body: concurrentMixedWrites),
+        Check(name: "exclusive keys queue in submission order", body: exclusiveKeysQueueInSubmissionOrder),
     ]
 
     /// The names of every check, for `@Test(arguments:)`.

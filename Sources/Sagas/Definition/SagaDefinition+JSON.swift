@@ -21,6 +21,8 @@ extension SagaDefinition {
         if let input { object["input"] = input.json }
         if let reconciliation { object["reconciliation"] = reconciliation.json }
         if let key { object["key"] = .string(key) }
+        if !limits.isEmpty { object["limits"] = .object(limits.mapValues(\.json)) }
+        if !exclusive.isEmpty { object["exclusive"] = .array(exclusive.map { .string($0) }) }
         return .object(object)
     }
 }
@@ -49,6 +51,7 @@ extension SagaStep {
         ]
         if let compensation { object["compensation"] = compensation.json }
         if let probe { object["probe"] = probe.json }
+        if let limit { object["limit"] = .string(limit) }
         return .object(object)
     }
 }

@@ -18,6 +18,10 @@ public struct SagaDefinition: Sendable, Hashable {
     /// The business key template (`"key": "${input.orderId}"`), evaluated over the input when a saga starts and
     /// stored with it, so that `saga list --key` finds the sagas of one order.
     public var key: String?
+    /// The named limits this workflow declares (`"limits"`), by name: see ``SagaLimit``.
+    public var limits: [String: SagaLimit] = [:]
+    /// The exclusive key templates (`"exclusive"`): sagas whose evaluated keys are equal never run at once.
+    public var exclusive: [String] = []
 
     public init(
         name: String,
@@ -27,7 +31,9 @@ public struct SagaDefinition: Sendable, Hashable {
         defaults: StepDefaults = StepDefaults(),
         steps: [SagaStep],
         reconciliation: ReconciliationSettings? = nil,
-        key: String? = nil
+        key: String? = nil,
+        limits: [String: SagaLimit] = [:],
+        exclusive: [String] = []
     ) {
         self.name = name
         self.version = version
@@ -37,6 +43,8 @@ public struct SagaDefinition: Sendable, Hashable {
         self.steps = steps
         self.reconciliation = reconciliation
         self.key = key
+        self.limits = limits
+        self.exclusive = exclusive
     }
 
     /// The step named `name`.
@@ -129,6 +137,8 @@ public struct SagaStep: Sendable, Hashable {
     public var after: [String]
     /// Already defaulted (see ``StepKind``).
     public var kind: StepKind
+    /// The named limit (of the workflow's `limits`) that its action, compensation and probe attempts count against.
+    public var limit: String?
 
     public init(
         name: String,
@@ -139,7 +149,8 @@ public struct SagaStep: Sendable, Hashable {
         compensationRetry: RetryPolicy = .defaultCompensation,
         timeout: Duration = RetryPolicy.defaultTimeout,
         after: [String] = [],
-        kind: StepKind = .compensable
+        kind: StepKind = .compensable,
+        limit: String? = nil
     ) {
         self.name = name
         self.action = action
@@ -150,6 +161,7 @@ public struct SagaStep: Sendable, Hashable {
         self.timeout = timeout
         self.after = after
         self.kind = kind
+        self.limit = limit
     }
 
     /// The action an attempt of `phase` runs.

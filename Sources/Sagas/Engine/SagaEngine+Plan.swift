@@ -16,7 +16,9 @@ extension SagaEngine {
                 sagaID: sagaID
             )
         }
-        return machine.plan(environment: configuration.environment)
+        var plan = machine.plan(environment: configuration.environment)
+        plan.needs = SagaPlan.Needs(snapshot.record.exclusiveKeysOrEvaluated(machine.definition), machine.definition)
+        return plan
     }
 
     /// The what-if plan of a workflow for `input`, without starting anything: the forward order and, for each
@@ -33,6 +35,9 @@ extension SagaEngine {
                 )
             }
         }
-        return definition.whatIfPlan()
+        var plan = definition.whatIfPlan()
+        let keys = (try? SagaEngine.evaluateExclusiveKeys(of: definition, input: input, sagaID: "plan")) ?? []
+        plan.needs = SagaPlan.Needs(keys, definition)
+        return plan
     }
 }

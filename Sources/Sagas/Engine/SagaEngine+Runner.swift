@@ -175,6 +175,7 @@ extension SagaEngine {
             if shuttingDown && attempts.count > 0 && isAbandoning { attempts.abandonAll() }
             var starts: [AttemptPlan] = []
             var wake: Date?
+            var limitWake: Date?
             var transitioned = true
             while transitioned {
                 transitioned = false
@@ -182,6 +183,12 @@ extension SagaEngine {
                     switch decision {
                     case .startAttempt(let step, let phase, let attempt):
                         guard !shuttingDown, let s = definition.step(named: step) else { continue }
+                        if s.limit != nil,
+                            try await !acquireLimit(for: s, phase: phase, definition: definition, sagaID: sagaID)
+                        {
+                            limitWake = now().addingTimeInterval(SagaEngine.limitPollInterval)
+                            continue
+                        }
                         let key = SagaStateMachine.idempotencyKey(sagaID: sagaID, step: step, phase: phase)
                         let type: SagaEventType =
                             switch phase {
@@ -217,6 +224,7 @@ extension SagaEngine {
                     }
                 }
             }
+            if let limitWake, wake == nil || limitWake < wake! { wake = limitWake }
             // Journal first, then act.
             if journal.creating != nil {
                 guard try await create(&journal, status: machine.status) else { return nil }
@@ -271,6 +279,7 @@ extension SagaEngine {
                 // An attempt that ended because this task was cancelled has no outcome worth journaling.
                 try Task.checkCancellation()
                 attempts.finished(result, timers: timers)
+                if result.plan.step.limit != nil { await releaseLimit(for: result.plan, sagaID: sagaID) }
                 CrashPoint.reach(result.plan.phase == .compensation ? .duringCompensation : .afterAction)
                 try journalOutcome(result, into: &journal, machine: &machine, logger: logger)
             }

@@ -273,7 +273,9 @@ public final class SagaEngine: Service, Sendable {
         if let template = definition.key {
             key = try SagaEngine.businessKey(template, of: definition, input: input, sagaID: sagaID)
         }
-        let record = SagaRecord(
+        let exclusive = try exclusiveKeys(of: definition, input: input, sagaID: sagaID)
+        try checkLimitsSupported(definition, sagaID: sagaID)
+        var record = SagaRecord(
             id: sagaID,
             workflow: definition.name,
             version: definition.version,
@@ -285,8 +287,10 @@ public final class SagaEngine: Service, Sendable {
             updatedAt: at,
             key: key
         )
+        record.exclusiveKeys = exclusive
         var data: [String: JSONValue] = ["input": input]
         if let key = record.key { data["key"] = .string(key) }
+        if !exclusive.isEmpty { data["exclusive"] = .array(exclusive.map { .string($0) }) }
         if let traceparent { data["traceparent"] = .string(traceparent.lowercased()) }
         let started = SagaEvent(seq: 1, at: at, type: .sagaStarted, data: .object(data))
         return (record, started)
@@ -337,9 +341,11 @@ public final class SagaEngine: Service, Sendable {
         baseDirectory: String? = nil,
         traceparent: String? = nil
     ) async throws -> SagaRecord {
+        // A saga with exclusive keys is created leased only when they are free (`.keyBusy` otherwise: it then
+        // waits, pending).
         if store is any SagaStoreCreatingLeased {
             // One write starts the saga, leases it and journals its first attempts; `run` then only reads it back.
-            if let started = try await executeLeased(
+            if let started = try await executeLeasedUnlessKeyBusy(
                 definition, input: input, id: id, baseDirectory: baseDirectory, traceparent: traceparent
             ) {
                 // The record the saga ended with, as the drive wrote it; read back only when the drive does not know
@@ -420,7 +426,12 @@ public final class SagaEngine: Service, Sendable {
             }
         }
         let reruns = try await store.list(SagaQuery(rerunOf: sagaID, limit: 100)).map(\.id)
-        return SagaSnapshot(record: record, events: events, state: machine, reruns: reruns, journalError: journalError)
+        var snapshot = SagaSnapshot(
+            record: record, events: events, state: machine, reruns: reruns, journalError: journalError
+        )
+        snapshot.keys = try await exclusiveKeyHolds(of: record)
+        snapshot.limitWaits = try await limitWaits(of: record)
+        return snapshot
     }
 
     /// A new saga id: time-ordered and unique.

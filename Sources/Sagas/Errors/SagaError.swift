@@ -29,6 +29,8 @@ public struct SagaError: Error, Sendable, CustomStringConvertible {
         public static let sagaConflict = Code("saga_conflict")
         /// The saga is in a state that does not allow the request.
         public static let invalidState = Code("invalid_state")
+        /// `createLeased` of a saga whose exclusive keys an earlier saga holds: nothing was written.
+        public static let keyBusy = Code("key_busy")
         /// This worker no longer holds the saga's lease: another worker took it over.
         public static let leaseLost = Code("lease_lost")
         /// A journal that does not replay: the state machine refused an event.

@@ -9,6 +9,10 @@ public actor MemorySagaStore: SagaStorePurging {
     private var order: [String] = []
     /// Webhook subscriptions, deliveries and the journal's commit order (`MemorySagaStore+Webhooks.swift`).
     var webhooks = MemoryWebhookState()
+    /// Exclusive-key queues (`MemorySagaStore+ExclusiveKeys.swift`).
+    var exclusiveKeys = ExclusiveKeyQueues()
+    /// Named limits (`MemorySagaStore+Limits.swift`).
+    var limits = MemoryLimitState()
 
     public init() {}
 
@@ -29,11 +33,12 @@ public actor MemorySagaStore: SagaStorePurging {
         journals[saga.id] = events
         webhooks.recordCommitted(events, sagaID: saga.id)
         order.append(saga.id)
+        exclusiveKeys.enqueue(saga.id, keys: saga.exclusiveKeys)
         return .created(record)
     }
 
     public func claim(sagaID: String, owner: String, now: Date, leaseUntil: Date) throws -> SagaRecord? {
-        guard var record = records[sagaID], record.status.isRunnable else { return nil }
+        guard var record = records[sagaID], record.status.isRunnable, exclusiveKeys.isClear(sagaID) else { return nil }
         if let current = record.owner, current != owner, let expires = record.leaseExpiresAt, expires > now {
             return nil
         }
@@ -48,6 +53,7 @@ public actor MemorySagaStore: SagaStorePurging {
         for id in order where claimed.count < limit {
             guard var record = records[id], record.status.isRunnable else { continue }
             if record.owner != nil, let expires = record.leaseExpiresAt, expires > now { continue }
+            if !exclusiveKeys.isEmpty && !exclusiveKeys.isClear(id) { continue }
             record.owner = owner
             record.leaseExpiresAt = leaseUntil
             records[id] = record
@@ -100,6 +106,7 @@ public actor MemorySagaStore: SagaStorePurging {
             record.leaseExpiresAt = nil
         }
         records[sagaID] = record
+        if progress.status.isTerminal { exclusiveKeys.release(sagaID) }
     }
 
     public func appendUnowned(
@@ -129,6 +136,7 @@ public actor MemorySagaStore: SagaStorePurging {
         record.owner = nil
         record.leaseExpiresAt = nil
         records[sagaID] = record
+        if progress.status.isTerminal { exclusiveKeys.release(sagaID) }
     }
 
     public func renewLeases(sagaIDs: [String], owner: String, leaseUntil: Date) throws -> [SagaRecord] {

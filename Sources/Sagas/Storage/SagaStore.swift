@@ -34,6 +34,10 @@ public struct SagaRecord: Sendable, Hashable {
     /// that could not be read hold placeholders (`input` is `null`, `definition` empty). Such a saga is listed and
     /// shown, marked damaged, but never run: a worker that claims it parks it (`needs_intervention`).
     public var damage: String?
+    /// The exclusive keys (the workflow's `exclusive` templates, evaluated at start) a new saga queues for; a store
+    /// that adopts ``SagaStoreExclusiveKeys`` takes them in `create`. Records read back from a store leave it empty:
+    /// ask `SagaStoreExclusiveKeys.keys(of:)`.
+    public var exclusiveKeys: [String] = []
 
     public init(
         id: String,

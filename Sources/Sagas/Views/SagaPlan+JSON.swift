@@ -3,6 +3,7 @@ extension SagaPlan {
     public var json: JSONValue {
         .object([
             "sagaId": sagaID.map { .string($0) } ?? .null,
+            "needs": needs.json,
             "workflow": .string(workflow),
             "status": .string(status.rawValue),
             "summary": .string(summary),

@@ -29,6 +29,8 @@ public struct SagaPlan: Sendable, Hashable {
     public var forward: [[String]]
     /// For a workflow's what-if plan: for each step, what its failure (for good) would start.
     public var ifStepFails: [IfStepFails]
+    /// The named limits and exclusive keys the saga needs.
+    public var needs = Needs()
 
     /// A compensation that would run.
     public struct Compensation: Sendable, Hashable {

@@ -53,6 +53,7 @@ extension SagaSnapshot {
         o["input"] = record.input
         o["leaseExpiresAt"] = record.leaseExpiresAt.map { .string(SagaTime.format($0)) } ?? .null
         o["reruns"] = .array(reruns.map { .string($0) })
+        addExclusiveKeys(to: &o)
         if let state {
             o["reason"] = state.reason.map { .string($0) } ?? .null
             o["steps"] = .array(

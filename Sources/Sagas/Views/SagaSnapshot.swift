@@ -10,4 +10,8 @@ public struct SagaSnapshot: Sendable {
     public var reruns: [String] = []
     /// Why the journal does not replay (`state` is `nil`), naming the saga; `nil` when it replays.
     public var journalError: String? = nil
+    /// The saga's exclusive keys, each with the saga that holds it (empty when it has none, or is terminal).
+    public var keys: [SagaKeyHold] = []
+    /// The named limits the saga's attempts wait for now (a slot, or the rate).
+    public var limitWaits: [String] = []
 }

@@ -97,10 +97,12 @@ public struct WorkflowCatalog: Sendable {
         files = files.filter { seen.insert(URL(fileURLWithPath: $0).standardizedFileURL.path).inserted }
 
         var byFolderAndReference: [String: (path: String, header: WorkflowHeader)] = [:]
+        var headers: [(path: String, header: WorkflowHeader)] = []
         for file in files {
             let analysis = WorkflowLoader.analyze(contentsOf: file)
             diagnostics.append(contentsOf: analysis.result.diagnostics)
             guard let header = analysis.header else { continue }
+            headers.append((file, header))
             let folder = URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path
             let key = "\(folder)\u{0}\(header.name)@\(header.version)"
             if let first = byFolderAndReference[key] {
@@ -114,6 +116,7 @@ public struct WorkflowCatalog: Sendable {
                 byFolderAndReference[key] = (file, header)
             }
         }
+        diagnostics.append(contentsOf: limitConflicts(files: headers))
         if strict {
             for i in diagnostics.indices where diagnostics[i].severity == .warning {
                 diagnostics[i].severity = .error

@@ -9,6 +9,8 @@ struct WorkflowHeader: Sendable, Hashable {
     var name: String
     var version: Int
     var location: SourceLocation
+    /// The limits the file declares, with where each is (the folder check of `saga validate` compares them).
+    var limits: [String: LimitDeclaration] = [:]
 }
 
 /// What the decoder keeps about each step for the checks that need the whole workflow.
@@ -26,6 +28,8 @@ struct DecodedStep {
     var stepReferences: [(step: String, template: String, phase: StepPhase, location: SourceLocation)] = []
     /// Every template in the step's actions, for the checks of `checkTemplateUse`.
     var placeholders: [(placeholder: Template.Placeholder, phase: StepPhase, location: SourceLocation)] = []
+    /// Where `limit` is, when the step has one.
+    var limitLocation: SourceLocation?
 }
 
 struct WorkflowDecoder {
@@ -181,10 +185,11 @@ struct WorkflowDecoder {
 
     static let topLevelKeys = [
         "$schema", "name", "version", "description", "input", "defaults", "steps", "reconciliation", "key",
+        "limits", "exclusive",
     ]
     static let stepKeys = [
         "name", "action", "compensation", "probe", "retry", "compensationRetry", "timeout", "after", "kind",
-        "description",
+        "description", "limit",
     ]
 
     /// Decodes the whole document; the definition is meaningful only when no error was reported.
@@ -238,6 +243,11 @@ struct WorkflowDecoder {
         var key: String?
         if let member = top["key"] { key = businessKey(member.value) }
 
+        var limits: [String: SagaLimit] = [:]
+        if let member = top["limits"] { limits = self.limits(member.value) }
+        var exclusive: [String] = []
+        if let member = top["exclusive"] { exclusive = exclusiveKeys(member.value) }
+
         var steps: [DecodedStep] = []
         if let member = top["steps"] {
             if case .array(let elements) = member.value.kind {
@@ -265,7 +275,9 @@ struct WorkflowDecoder {
 
         let definition = SagaDefinition(
             name: name, version: version, description: description, input: input, defaults: defaults,
-            steps: steps.map(\.step), reconciliation: reconciliation, key: key)
+            steps: steps.map(\.step), reconciliation: reconciliation, key: key, limits: limits,
+            exclusive: exclusive)
+        checkStepLimits(steps, declared: limits)
         return (definition, steps)
     }
 
@@ -493,6 +505,7 @@ struct WorkflowDecoder {
             }
         }
         if let member = m["description"] { _ = string(member.value, field: "description") }
+        if let member = m["limit"] { stepLimit(member.value, into: &decoded) }
         return decoded
     }
 }

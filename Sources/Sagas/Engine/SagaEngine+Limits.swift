@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+
+extension SagaEngine {
+    /// How often an attempt that waits for a named limit asks again.
+    static let limitPollInterval: TimeInterval = 0.05
+
+    /// Refuses a workflow whose steps use named limits on a store that keeps none (``SagaStoreLimits``).
+    func checkLimitsSupported(_ definition: SagaDefinition, sagaID: String) throws(SagaError) {
+        guard !definition.limits.isEmpty, !(store is any SagaStoreLimits) else { return }
+        throw SagaError(
+            .invalidArgument,
+            "workflow \(definition.reference) declares named limits, which this store does not keep; "
+                + "nothing was journaled",
+            sagaID: sagaID
+        )
+    }
+
+    /// The slot holder of an attempt of `step` in `phase`: one attempt of a step and phase runs at a time.
+    static func limitHolder(step: String, phase: StepPhase) -> String { "\(step)/\(phase.rawValue)" }
+
+    /// Takes a slot of the step's limit for an attempt about to start, or queues for one. Waiting is not an
+    /// attempt: nothing is journaled, and the step's timeout does not run.
+    ///
+    /// - Returns: Whether the attempt may start (always, for a step without a limit).
+    func acquireLimit(
+        for step: SagaStep, phase: StepPhase, definition: SagaDefinition, sagaID: String
+    ) async throws -> Bool {
+        guard let name = step.limit, let limit = definition.limits[name], let store = store as? any SagaStoreLimits
+        else { return true }
+        let request = SagaLimitRequest(
+            name: name, limit: limit, sagaID: sagaID,
+            holder: Self.limitHolder(step: step.name, phase: phase), owner: configuration.workerID
+        )
+        return try await store.acquire(request, now: now())
+    }
+
+    /// Frees the slot an ended attempt held. A slot that is not freed (the worker died) lives only as long as the
+    /// saga's lease.
+    func releaseLimit(for plan: AttemptPlan, sagaID: String) async {
+        guard let name = plan.step.limit, let store = store as? any SagaStoreLimits else { return }
+        do {
+            try await store.release(
+                limit: name, sagaID: sagaID, holder: Self.limitHolder(step: plan.step.name, phase: plan.phase)
+            )
+        } catch {
+            logger.warning(
+                "cannot free a slot of limit \(name): \(error); it is freed when the lease ends",
+                metadata: ["saga.id": "\(sagaID)"]
+            )
+        }
+    }
+}
+
+extension SagaEngine {
+    /// The limits a saga's attempts wait for, for `saga show`: asked of the store only for a runnable saga whose
+    /// workflow declares limits.
+    func limitWaits(of record: SagaRecord) async throws -> [String] {
+        guard record.status.isRunnable, record.damage == nil, let store = store as? any SagaStoreLimits,
+            let definition = try? definition(of: record), !definition.limits.isEmpty
+        else { return [] }
+        return try await store.limitWaits(sagaID: record.id, now: now())
+    }
+}
