@@ -146,7 +146,8 @@ struct ServeCommand: SagaSubcommand {
                 metrics: {
                     await sampler.sampleIfStale()
                     return MetricsExport.render()
-                }
+                },
+                webhookAddressCheck: WebhookOptions.addressCheck(allowedHosts: http.allowedHostList)
             ),
             logger: logger
         )
