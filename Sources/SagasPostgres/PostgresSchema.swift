@@ -140,6 +140,7 @@ struct PostgresSchema: Sendable {
                 ]
             ),
             webhookMigration,
+            workersMigration,
         ]
     }
 

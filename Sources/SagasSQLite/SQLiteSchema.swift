@@ -6,7 +6,7 @@ import Synchronization
 /// The database schema: named migrations that are never edited once landed, and the version they lead to.
 enum SQLiteSchema {
     /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
-    static let version = 5
+    static let version = 8
 
     /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
     static let applicationID: Int32 = 0x5341_4741
@@ -211,6 +211,22 @@ enum SQLiteSchema {
                         WHERE state = 'pending';
                     CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
                     PRAGMA user_version = 5;
+                    """
+            )
+        }
+        migrator.registerMigration("v8-workers") { db in
+            // Workers' sightings (issue 15): a row per worker, written when it starts and at most once per lease
+            // renewal interval, so that `saga workers` lists a worker that holds no saga right now.
+            try db.execute(
+                sql: """
+                    CREATE TABLE workers (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        started_at INTEGER NOT NULL,
+                        seen_at INTEGER NOT NULL,
+                        alive_until INTEGER NOT NULL,
+                        stopped_at INTEGER
+                    ) STRICT;
+                    PRAGMA user_version = 8;
                     """
             )
         }

@@ -81,7 +81,7 @@ struct SQLiteSchemaTests {
         }
 
         let store = try SQLiteSagaStore(path: path)
-        #expect(try await store.connectionSettings().schemaVersion == 5)
+        #expect(try await store.connectionSettings().schemaVersion == SQLiteSchema.version)
         // v4: business keys and rerun links are new columns, empty for the migrated sagas, and indexed.
         let indexes = try await store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")

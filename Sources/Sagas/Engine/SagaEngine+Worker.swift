@@ -59,6 +59,10 @@ extension SagaEngine {
 
     private func work(untilIdle: Bool) async throws {
         let flags = WorkerFlags()
+        let sightings = WorkerSightings(
+            store: store, id: configuration.workerID,
+            interval: Double(SagaDuration.milliseconds(configuration.leaseDuration)) / 3000, now: now()
+        )
         logger.info(
             "worker started",
             metadata: ["worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)"]
@@ -67,6 +71,7 @@ extension SagaEngine {
             for _ in 0..<max(1, self.configuration.concurrency) {
                 group.addTask {
                     while !flags.stop.load(ordering: .relaxed) && !self.isShuttingDown {
+                        await self.recordSighting(sightings)
                         let claimed: SagaRecord?
                         do {
                             claimed = try await self.claimOne()
@@ -113,6 +118,11 @@ extension SagaEngine {
         for record in undriven {
             state.withLock { _ = $0.active.remove(record.id) }
             try? await store.release(sagaID: record.id, owner: configuration.workerID)
+        }
+        do {
+            try await sightings.stopped(now: now())
+        } catch {
+            logger.warning("cannot record that the worker stopped: \(error)")
         }
         logger.info("worker stopped", metadata: ["worker": "\(configuration.workerID)"])
     }
