@@ -141,6 +141,7 @@ struct PostgresSchema: Sendable {
             ),
             webhookMigration,
             workersMigration,
+            wakeupMigration,
         ]
     }
 

@@ -33,6 +33,7 @@ extension SagaEngine {
             return (Array(s.mailboxes.values), !s.shuttingDown)
         }
         for mailbox in mailboxes { mailbox.post(.wake) }
+        wakeups.wake()
         if first {
             timers.schedule(after: configuration.shutdownGrace) { [weak self] in self?.abandonInFlightAttempts() }
         }
@@ -104,7 +105,7 @@ extension SagaEngine {
                                 break
                             }
                         }
-                        try await self.clock.sleep(for: self.configuration.pollInterval)
+                        try await self.idleSleep()
                     }
                 }
             }
