@@ -14,16 +14,9 @@ extension SagaOpenAPIDocument {
               "schema": {
                 "type": "object",
                 "properties": {
-                  "webhooks": {
-                    "type": "array",
-                    "items": {
-                      "$ref": "#/components/schemas/WebhookSubscription"
-                    }
-                  }
+                  "webhooks": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookSubscription"}}
                 },
-                "required": [
-                  "webhooks"
-                ],
+                "required": ["webhooks"],
                 "additionalProperties": false
               }
             }
@@ -31,33 +24,15 @@ extension SagaOpenAPIDocument {
         },
         "400": {
           "description": "Invalid request (malformed JSON, unknown field, bad parameter or address)",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     },
@@ -71,15 +46,10 @@ extension SagaOpenAPIDocument {
             "schema": {
               "type": "object",
               "properties": {
-                "url": {
-                  "type": "string",
-                  "description": "http or https address"
-                },
+                "url": {"type": "string", "description": "http or https address"},
                 "secrets": {
                   "type": "array",
-                  "items": {
-                    "type": "string"
-                  },
+                  "items": {"type": "string"},
                   "minItems": 1,
                   "description": "whsec_ followed by base64 (24 bytes or more); several while rotating"
                 },
@@ -100,15 +70,9 @@ extension SagaOpenAPIDocument {
                   },
                   "description": "Empty or absent: all"
                 },
-                "workflow": {
-                  "type": "string",
-                  "description": "Only sagas of this workflow"
-                }
+                "workflow": {"type": "string", "description": "Only sagas of this workflow"}
               },
-              "required": [
-                "url",
-                "secrets"
-              ],
+              "required": ["url", "secrets"],
               "additionalProperties": false
             }
           }
@@ -117,63 +81,27 @@ extension SagaOpenAPIDocument {
       "responses": {
         "201": {
           "description": "Added",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/WebhookSubscription"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookSubscription"}}}
         },
         "400": {
           "description": "Invalid request (malformed JSON, unknown field, bad parameter or address)",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "403": {
           "description": "The token's role may not do this (changes need admin), or the server is read-only",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "413": {
           "description": "Body larger than 1 MiB",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     }
@@ -187,55 +115,27 @@ extension SagaOpenAPIDocument {
           "name": "id",
           "in": "path",
           "required": true,
-          "schema": {
-            "type": "string"
-          },
+          "schema": {"type": "string"},
           "description": "The subscription's id (wh_…)"
         }
       ],
       "responses": {
-        "204": {
-          "description": "Removed"
-        },
+        "204": {"description": "Removed"},
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "403": {
           "description": "The token's role may not do this (changes need admin), or the server is read-only",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "404": {
           "description": "No such webhook subscription or delivery",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     }
@@ -249,9 +149,7 @@ extension SagaOpenAPIDocument {
           "name": "id",
           "in": "path",
           "required": true,
-          "schema": {
-            "type": "string"
-          },
+          "schema": {"type": "string"},
           "description": "The subscription's id (wh_…)"
         }
       ],
@@ -261,11 +159,7 @@ extension SagaOpenAPIDocument {
           "application/json": {
             "schema": {
               "type": "object",
-              "properties": {
-                "reason": {
-                  "type": "string"
-                }
-              },
+              "properties": {"reason": {"type": "string"}},
               "required": [],
               "additionalProperties": false
             }
@@ -275,73 +169,31 @@ extension SagaOpenAPIDocument {
       "responses": {
         "200": {
           "description": "Paused",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/WebhookSubscription"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookSubscription"}}}
         },
         "400": {
           "description": "Invalid request (malformed JSON, unknown field, bad parameter or address)",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "403": {
           "description": "The token's role may not do this (changes need admin), or the server is read-only",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "404": {
           "description": "No such webhook subscription or delivery",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "413": {
           "description": "Body larger than 1 MiB",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     }
@@ -355,9 +207,7 @@ extension SagaOpenAPIDocument {
           "name": "id",
           "in": "path",
           "required": true,
-          "schema": {
-            "type": "string"
-          },
+          "schema": {"type": "string"},
           "description": "The subscription's id (wh_…)"
         }
       ],
@@ -365,85 +215,38 @@ extension SagaOpenAPIDocument {
         "required": false,
         "content": {
           "application/json": {
-            "schema": {
-              "type": "object",
-              "properties": {},
-              "required": [],
-              "additionalProperties": false
-            }
+            "schema": {"type": "object", "properties": {}, "required": [], "additionalProperties": false}
           }
         }
       },
       "responses": {
         "200": {
           "description": "Resumed",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/WebhookSubscription"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookSubscription"}}}
         },
         "400": {
           "description": "Invalid request (malformed JSON, unknown field, bad parameter or address)",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "403": {
           "description": "The token's role may not do this (changes need admin), or the server is read-only",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "404": {
           "description": "No such webhook subscription or delivery",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "413": {
           "description": "Body larger than 1 MiB",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     }
@@ -457,30 +260,21 @@ extension SagaOpenAPIDocument {
           "name": "failed",
           "in": "query",
           "required": false,
-          "schema": {
-            "type": "boolean"
-          },
+          "schema": {"type": "boolean"},
           "description": "Only deliveries that failed for good"
         },
         {
           "name": "subscription",
           "in": "query",
           "required": false,
-          "schema": {
-            "type": "string"
-          },
+          "schema": {"type": "string"},
           "description": "Only this subscription's"
         },
         {
           "name": "limit",
           "in": "query",
           "required": false,
-          "schema": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 1000,
-            "default": 50
-          }
+          "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
         }
       ],
       "responses": {
@@ -491,16 +285,9 @@ extension SagaOpenAPIDocument {
               "schema": {
                 "type": "object",
                 "properties": {
-                  "deliveries": {
-                    "type": "array",
-                    "items": {
-                      "$ref": "#/components/schemas/WebhookDelivery"
-                    }
-                  }
+                  "deliveries": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookDelivery"}}
                 },
-                "required": [
-                  "deliveries"
-                ],
+                "required": ["deliveries"],
                 "additionalProperties": false
               }
             }
@@ -508,33 +295,15 @@ extension SagaOpenAPIDocument {
         },
         "400": {
           "description": "Invalid request (malformed JSON, unknown field, bad parameter or address)",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     }
@@ -548,9 +317,7 @@ extension SagaOpenAPIDocument {
           "name": "id",
           "in": "path",
           "required": true,
-          "schema": {
-            "type": "string"
-          },
+          "schema": {"type": "string"},
           "description": "The delivery's id (msg_…, the webhook-id header)"
         }
       ],
@@ -558,85 +325,38 @@ extension SagaOpenAPIDocument {
         "required": false,
         "content": {
           "application/json": {
-            "schema": {
-              "type": "object",
-              "properties": {},
-              "required": [],
-              "additionalProperties": false
-            }
+            "schema": {"type": "object", "properties": {}, "required": [], "additionalProperties": false}
           }
         }
       },
       "responses": {
         "200": {
           "description": "Requeued",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/WebhookReplay"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookReplay"}}}
         },
         "400": {
           "description": "Invalid request (malformed JSON, unknown field, bad parameter or address)",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "403": {
           "description": "The token's role may not do this (changes need admin), or the server is read-only",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "404": {
           "description": "No such webhook subscription or delivery",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "413": {
           "description": "Body larger than 1 MiB",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     }
@@ -654,10 +374,7 @@ extension SagaOpenAPIDocument {
               "properties": {
                 "since": {
                   "anyOf": [
-                    {
-                      "type": "string",
-                      "pattern": "^[0-9]{1,4}(ms|s|m|h|d)$"
-                    },
+                    {"type": "string", "pattern": "^[0-9]{1,4}(ms|s|m|h|d)$"},
                     {
                       "type": "string",
                       "pattern": "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{3})?Z)?$"
@@ -666,9 +383,7 @@ extension SagaOpenAPIDocument {
                   "description": "A duration ago (2h) or an ISO 8601 time"
                 }
               },
-              "required": [
-                "since"
-              ],
+              "required": ["since"],
               "additionalProperties": false
             }
           }
@@ -677,63 +392,27 @@ extension SagaOpenAPIDocument {
       "responses": {
         "200": {
           "description": "Requeued",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/WebhookReplay"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookReplay"}}}
         },
         "400": {
           "description": "Invalid request (malformed JSON, unknown field, bad parameter or address)",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "401": {
           "description": "No token or a bad token",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "403": {
           "description": "The token's role may not do this (changes need admin), or the server is read-only",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "413": {
           "description": "Body larger than 1 MiB",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "503": {
           "description": "The database is unavailable",
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Error"
-              }
-            }
-          }
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         }
       }
     }
@@ -746,27 +425,13 @@ extension SagaOpenAPIDocument {
 {
   "WebhookSubscription": {
     "type": "object",
-    "required": [
-      "id",
-      "url",
-      "secrets",
-      "events",
-      "state",
-      "position",
-      "createdAt"
-    ],
+    "required": ["id", "url", "secrets", "events", "state", "position", "createdAt"],
     "properties": {
-      "id": {
-        "type": "string"
-      },
-      "url": {
-        "type": "string"
-      },
+      "id": {"type": "string"},
+      "url": {"type": "string"},
       "secrets": {
         "type": "array",
-        "items": {
-          "type": "string"
-        },
+        "items": {"type": "string"},
         "description": "Masked: whsec_… and the last four characters"
       },
       "events": {
@@ -785,60 +450,24 @@ extension SagaOpenAPIDocument {
           ]
         }
       },
-      "workflow": {
-        "type": "string"
-      },
-      "state": {
-        "enum": [
-          "active",
-          "paused",
-          "disabled"
-        ]
-      },
-      "stateReason": {
-        "type": "string"
-      },
-      "position": {
-        "type": "integer"
-      },
-      "createdAt": {
-        "type": "string"
-      },
-      "failingSince": {
-        "type": "string"
-      },
-      "lastSuccessAt": {
-        "type": "string"
-      }
+      "workflow": {"type": "string"},
+      "state": {"enum": ["active", "paused", "disabled"]},
+      "stateReason": {"type": "string"},
+      "position": {"type": "integer"},
+      "createdAt": {"type": "string"},
+      "failingSince": {"type": "string"},
+      "lastSuccessAt": {"type": "string"}
     },
     "additionalProperties": false
   },
   "WebhookDelivery": {
     "type": "object",
-    "required": [
-      "id",
-      "subscription",
-      "sagaId",
-      "seq",
-      "type",
-      "state",
-      "attempts",
-      "nextAttemptAt",
-      "createdAt"
-    ],
+    "required": ["id", "subscription", "sagaId", "seq", "type", "state", "attempts", "nextAttemptAt", "createdAt"],
     "properties": {
-      "id": {
-        "type": "string"
-      },
-      "subscription": {
-        "type": "string"
-      },
-      "sagaId": {
-        "type": "string"
-      },
-      "seq": {
-        "type": "integer"
-      },
+      "id": {"type": "string"},
+      "subscription": {"type": "string"},
+      "sagaId": {"type": "string"},
+      "seq": {"type": "integer"},
       "type": {
         "enum": [
           "saga.started",
@@ -852,44 +481,20 @@ extension SagaOpenAPIDocument {
           "intervention.resolved"
         ]
       },
-      "state": {
-        "enum": [
-          "pending",
-          "delivered",
-          "failed"
-        ]
-      },
-      "attempts": {
-        "type": "integer"
-      },
-      "nextAttemptAt": {
-        "type": "string"
-      },
-      "createdAt": {
-        "type": "string"
-      },
-      "deliveredAt": {
-        "type": "string"
-      },
-      "lastStatus": {
-        "type": "integer"
-      },
-      "lastError": {
-        "type": "string"
-      }
+      "state": {"enum": ["pending", "delivered", "failed"]},
+      "attempts": {"type": "integer"},
+      "nextAttemptAt": {"type": "string"},
+      "createdAt": {"type": "string"},
+      "deliveredAt": {"type": "string"},
+      "lastStatus": {"type": "integer"},
+      "lastError": {"type": "string"}
     },
     "additionalProperties": false
   },
   "WebhookReplay": {
     "type": "object",
-    "required": [
-      "replayed"
-    ],
-    "properties": {
-      "replayed": {
-        "type": "integer"
-      }
-    },
+    "required": ["replayed"],
+    "properties": {"replayed": {"type": "integer"}},
     "additionalProperties": false
   }
 }
