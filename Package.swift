@@ -281,6 +281,8 @@ let package = Package(
                 "SagasSQLite",
                 "SagasTesting",
                 "SagasWebhooks",
+                // Webhooks on PostgreSQL (PostgresWebhookTests): the store in-process beside the binary.
+                "SagasPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // A loopback OTLP/HTTP receiver for the tracing tests.
                 .product(name: "Hummingbird", package: "hummingbird"),

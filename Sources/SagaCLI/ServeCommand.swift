@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasPostgres
 import SagasTracing
 import SagasWebhooks
 import SagasMetrics
@@ -124,6 +125,10 @@ struct ServeCommand: SagaSubcommand {
             engine.add(observer: delivery.observer)
             services.append(delivery)
         }
+        // PostgreSQL: sagas submitted by other nodes wake this worker (LISTEN/NOTIFY), polling stays the fallback.
+        if !noWorker, let postgres = store as? PostgresSagaStore {
+            services.append(PostgresWakeupListener(store: postgres, logger: logger) { engine.wakeWorkers() })
+        }
         // Metrics for GET /metrics, and traces when the OTEL_* variables ask for them.
         // The gauges are read from the journal when /metrics is scraped (at most once a second), not on a timer.
         let sampler = MetricsExport.instrument(engine, logger: logger)
@@ -146,7 +151,8 @@ struct ServeCommand: SagaSubcommand {
                 metrics: {
                     await sampler.sampleIfStale()
                     return MetricsExport.render()
-                }
+                },
+                webhookAddressCheck: WebhookOptions.addressCheck(allowedHosts: http.allowedHostList)
             ),
             logger: logger
         )

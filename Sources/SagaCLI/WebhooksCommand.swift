@@ -44,40 +44,9 @@ struct WebhooksCommand: AsyncParsableCommand {
         }
     }
 
-    static func json(_ s: SagaWebhookSubscription) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .string(s.id),
-            "url": .string(s.url),
-            "secrets": .array(s.maskedSecrets.map { .string($0) }),
-            "events": .array(s.eventTypes.map { .string($0.rawValue) }),
-            "state": .string(s.state.rawValue),
-            "position": .integer(Int(s.position)),
-            "createdAt": .string(SagaTime.format(s.createdAt)),
-        ]
-        if let workflow = s.workflow { object["workflow"] = .string(workflow) }
-        if let reason = s.stateReason { object["stateReason"] = .string(reason) }
-        if let since = s.failingSince { object["failingSince"] = .string(SagaTime.format(since)) }
-        if let at = s.lastSuccessAt { object["lastSuccessAt"] = .string(SagaTime.format(at)) }
-        return .object(object)
-    }
+    static func json(_ s: SagaWebhookSubscription) -> JSONValue { s.json }
 
-    static func json(_ d: SagaWebhookDelivery) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .string(d.id),
-            "subscription": .string(d.subscriptionID),
-            "sagaId": .string(d.sagaID),
-            "seq": .integer(d.seq),
-            "type": .string(d.type.rawValue),
-            "state": .string(d.state.rawValue),
-            "attempts": .integer(d.attempts),
-            "nextAttemptAt": .string(SagaTime.format(d.nextAttemptAt)),
-            "createdAt": .string(SagaTime.format(d.createdAt)),
-        ]
-        if let at = d.deliveredAt { object["deliveredAt"] = .string(SagaTime.format(at)) }
-        if let status = d.lastStatus { object["lastStatus"] = .integer(status) }
-        if let error = d.lastError { object["lastError"] = .string(error) }
-        return .object(object)
-    }
+    static func json(_ d: SagaWebhookDelivery) -> JSONValue { d.json }
 }
 
 struct WebhooksAddCommand: SagaSubcommand {
@@ -346,6 +315,23 @@ struct WebhooksReplayCommand: SagaSubcommand {
             let cutoff = try FilterOptions.time(since, option: "--since", now: Date())
             let count = try await CLI.guarded { try await client.replay(since: cutoff) }
             print("replaying \(count) deliver\(count == 1 ? "y" : "ies") queued since \(SagaTime.format(cutoff))")
+        }
+    }
+}
+
+extension WebhookOptions {
+    /// The address guard of `http` steps for `POST /v1/webhooks`, as `saga webhooks add` applies it: a refused
+    /// address is an invalid argument (400); a name that does not resolve yet is accepted (deliveries retry it).
+    static func addressCheck(allowedHosts: [String]?) -> @Sendable (String) async throws -> Void {
+        { url in
+            guard let host = URL(string: url)?.host else { return }
+            do {
+                _ = try await HTTPAddressGuard.check(host: host, allowedHosts: allowedHosts)
+            } catch let refusal as HTTPAddressGuard.Refusal where !refusal.isRetryable {
+                throw SagaError(.invalidArgument, "webhook address refused: \(refusal.description)")
+            } catch {
+                // Not resolvable now: accepted.
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasPostgres
 import SagasTracing
 import SagasWebhooks
 import ServiceLifecycle
@@ -68,6 +69,10 @@ struct WorkerCommand: SagaSubcommand {
     var webhookTimeout: String = "10s"
     @Option(help: ArgumentHelp("Pause a subscription failing for this long without a success.", valueName: "duration"))
     var webhookPauseAfter: String = "3d"
+    @Option(help: ArgumentHelp("How often an idle worker looks for new sagas (default 200ms).", valueName: "duration"))
+    var pollInterval: String?
+    @Flag(help: "On PostgreSQL, poll only: no LISTEN/NOTIFY wake-ups (behind PgBouncer in transaction mode).")
+    var postgresPollOnly = false
 
     func execute() async throws {
         guard concurrency >= 1 && concurrency <= 10_000 else {
@@ -96,6 +101,12 @@ struct WorkerCommand: SagaSubcommand {
         configuration.concurrency = concurrency
         configuration.leaseDuration = leaseDuration
         configuration.shutdownGrace = grace
+        if let pollInterval {
+            guard let poll = SagaDuration.parse(pollInterval), poll >= .milliseconds(10) else {
+                throw CLIError("--poll-interval must be a duration of at least 10ms, such as 1s", exitCode: CLI.ExitCodes.invalidInput)
+            }
+            configuration.pollInterval = poll
+        }
         let engine = EngineFactory.makeEngine(store: store, configuration: configuration, logger: logger, http: http)
         let webhookService = try webhooks ? WebhookOptions.service(store: store, engine: engine, worker: self, logger: logger) : nil
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -106,6 +117,10 @@ struct WorkerCommand: SagaSubcommand {
         ]
         if let webhookService {
             services.append(.init(service: webhookService))
+        }
+        // PostgreSQL: a saga submitted by another node wakes this one (LISTEN/NOTIFY), polling stays the fallback.
+        if let postgres = store as? PostgresSagaStore, !postgresPollOnly {
+            services.append(.init(service: PostgresWakeupListener(store: postgres, logger: logger) { engine.wakeWorkers() }))
         }
         if !untilIdle && reconcileInterval > .zero {
             let policy = ReconciliationPolicy(retryInterval: retryEvery, maxAutomaticRetries: maxRetries)

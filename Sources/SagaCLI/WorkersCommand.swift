@@ -6,12 +6,15 @@ import SagasSQLite
 struct WorkersCommand: SagaSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "workers",
-        abstract: "List the workers that hold sagas: id, host, process, sagas held, lease, state.",
+        abstract: "List the workers that hold sagas or were seen in the last hour: host, process, sagas held, state.",
         discussion: """
-            Read-only. Workers are known by their leases, so a worker that holds no saga right now is not \\
-            listed. STATE is live (a lease that has not expired), expired (it stopped renewing: its sagas pass \\
-            to the next worker that claims them), or gone (it ran on this machine and its process no longer \\
-            exists: its sagas are taken over at once).
+            Read-only. Workers are known by their leases and by their sightings: a worker records itself when it \
+            starts and about every third of its lease while it runs (not per saga), and when it stops. So a \
+            worker that holds no saga right now is listed too, for an hour after it was last seen. STATE is live \
+            (a lease that has not expired, or seen within its lease), expired (it stopped renewing and being \
+            seen: its sagas pass to the next worker that claims them), gone (it ran on this machine and its \
+            process no longer exists: its sagas are taken over at once), or stopped (it stopped gracefully; \
+            listed for an hour after).
 
             Examples:
               saga workers
@@ -32,7 +35,7 @@ struct WorkersCommand: SagaSubcommand {
             return
         }
         if workers.isEmpty {
-            print("no worker holds a saga")
+            print("no worker holds a saga or was seen in the last hour")
             return
         }
         let rows: [[String]] = workers.map { (w: SagaWorkerSummary) -> [String] in
@@ -40,8 +43,12 @@ struct WorkersCommand: SagaSubcommand {
             let lease: String = w.leaseExpiresAt.map { Output.relative($0, now: now) } ?? ""
             let progress: String = w.lastProgressAt.map { Output.age($0, now: now) + " ago" } ?? ""
             let held: String = String(w.sagas.count)
-            return [Output.truncate(w.id, 48), w.host ?? "", pid, held, lease, progress, w.state.rawValue]
+            let since: String = w.since.map { Output.age($0, now: now) } ?? ""
+            let seen: String = w.lastSeenAt.map { Output.age($0, now: now) + " ago" } ?? ""
+            return [Output.truncate(w.id, 48), w.host ?? "", pid, held, lease, progress, since, seen, w.state.rawValue]
         }
-        print(Output.table(["WORKER", "HOST", "PID", "SAGAS", "LEASE", "LAST PROGRESS", "STATE"], rows, colorColumn: 6))
+        print(Output.table(
+            ["WORKER", "HOST", "PID", "SAGAS", "LEASE", "LAST PROGRESS", "UP", "LAST SEEN", "STATE"], rows, colorColumn: 8
+        ))
     }
 }

@@ -99,6 +99,7 @@ extension PostgresSagaStore: SagaStorePurging, SagaStoreCreatingLeased {
         let limitMark = s.bind(Int64(min(limit, Int(Int32.max))))
         let select =
             "SELECT id FROM \(schema.sagas) WHERE \(PostgresSchema.finished) AND updated_at < \(cutoff) "
+            + "AND \(webhookRetentionGuard("\(schema.sagas).id")) "
             + "ORDER BY updated_at LIMIT \(limitMark)"
         if dryRun {
             s.append("SELECT count(*) FROM (\(select)) AS finished")

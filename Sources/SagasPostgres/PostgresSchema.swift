@@ -139,6 +139,9 @@ struct PostgresSchema: Sendable {
                     """,
                 ]
             ),
+            webhookMigration,
+            workersMigration,
+            wakeupMigration,
         ]
     }
 

@@ -215,6 +215,22 @@ enum SQLiteSchema {
             )
         }
         registerLimitsMigration(&migrator)
+        migrator.registerMigration("v8-workers") { db in
+            // Workers' sightings (issue 15): a row per worker, written when it starts and at most once per lease
+            // renewal interval, so that `saga workers` lists a worker that holds no saga right now.
+            try db.execute(
+                sql: """
+                    CREATE TABLE workers (
+                        id TEXT NOT NULL PRIMARY KEY,
+                        started_at INTEGER NOT NULL,
+                        seen_at INTEGER NOT NULL,
+                        alive_until INTEGER NOT NULL,
+                        stopped_at INTEGER
+                    ) STRICT;
+                    PRAGMA user_version = 8;
+                    """
+            )
+        }
         registerStatusCounts(&migrator)
         return migrator
     }

@@ -150,11 +150,13 @@ extension SagaOpenAPIDocument {
         "id": {"type": "string"},
         "host": {"type": ["string", "null"]},
         "pid": {"type": ["integer", "null"]},
-        "state": {"type": "string", "enum": ["live", "expired", "gone"]},
+        "state": {"type": "string", "enum": ["live", "expired", "gone", "stopped"]},
         "held": {"type": "integer"},
         "sagas": {"type": "array", "items": {"type": "string"}},
         "leaseExpiresAt": {"type": ["string", "null"]},
-        "lastProgressAt": {"type": ["string", "null"]}
+        "lastProgressAt": {"type": ["string", "null"]},
+        "since": {"type": ["string", "null"]},
+        "lastSeenAt": {"type": ["string", "null"]}
       }
     }
   }

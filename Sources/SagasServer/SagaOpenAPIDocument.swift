@@ -1,3 +1,5 @@
+import Foundation
+
 /// The OpenAPI 3.1 document of the API, served at `GET /v1/openapi.json`.
 ///
 /// Kept by hand beside the routes (Docs/server.md says why), in three parts: the header and the paths other than
@@ -9,8 +11,18 @@ enum SagaOpenAPIDocument {
         // Each part is one JSON object: drop the braces where they join.
         let header = String(Self.header.dropLast())
         let others = String(Self.otherPaths.dropLast())
+        let webhooks = String(Self.webhookPaths.dropFirst().dropLast())
         let sagas = String(Self.sagaPaths.dropFirst())
-        return header + ",\n\"paths\": " + others + ",\n" + sagas + ",\n\"components\": " + Self.components + "\n}\n"
+        return header + ",\n\"paths\": " + others + "," + webhooks + ",\n" + sagas + ",\n\"components\": "
+            + Self.componentsWithWebhooks + "\n}\n"
+    }()
+
+    /// `components`, with the webhook schemas added to its `schemas` (the last object it holds).
+    static let componentsWithWebhooks: String = {
+        let text = Self.components.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let end = text.range(of: "\n  }\n}", options: .backwards) else { return Self.components }
+        let webhooks = Self.webhookSchemas.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst().dropLast()
+        return String(text[..<end.lowerBound]) + "," + webhooks + "  }\n}"
     }()
 
     /// `openapi`, `info`, `servers`, `security`.

@@ -19,14 +19,21 @@ final class SagaRouteTable: Sendable {
         component.hasPrefix(":") || (component.hasPrefix("{") && component.hasSuffix("}"))
     }
 
-    /// The methods routed for `path` (a parameter matches any one segment), sorted.
+    /// The methods routed for `path` (a parameter matches any one segment), sorted. As the router does, a
+    /// constant segment wins over a parameter: `/v1/webhooks/deliveries` is not `/v1/webhooks/{id}`.
     func methods(for path: String) -> [String] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        return routes.withLock { table in
+        let matching = routes.withLock { table in
             table.filter { route in
                 route.components.count == segments.count
                     && zip(route.components, segments).allSatisfy { Self.isCapture($0) || $0 == $1 }
-            }.map(\.method)
-        }.sorted()
+            }
+        }
+        // The most specific shape: constants as early as possible.
+        func shape(_ components: [String]) -> String {
+            components.map { Self.isCapture($0) ? "0" : "1" }.joined()
+        }
+        guard let best = matching.map({ shape($0.components) }).max() else { return [] }
+        return matching.filter { shape($0.components) == best }.map(\.method).sorted()
     }
 }

@@ -31,6 +31,9 @@ public struct SagaServer: Sendable {
         public var workerRunning: (@Sendable () -> Bool)?
         /// The Prometheus text `GET /metrics` serves (to any authenticated role); `nil`: 404.
         public var metrics: (@Sendable () async -> String)?
+        /// Checks a webhook address before `POST /v1/webhooks` stores it (`saga serve` passes the guard of `http`
+        /// steps); it throws to refuse. `nil`: only the delivery checks it.
+        public var webhookAddressCheck: (@Sendable (String) async throws -> Void)?
 
         public init(
             readOnly: Bool = false,
@@ -38,9 +41,11 @@ public struct SagaServer: Sendable {
             eventPollInterval: Duration = .milliseconds(250),
             secureCookies: Bool = false,
             workerRunning: (@Sendable () -> Bool)? = nil,
-            metrics: (@Sendable () async -> String)? = nil
+            metrics: (@Sendable () async -> String)? = nil,
+            webhookAddressCheck: (@Sendable (String) async throws -> Void)? = nil
         ) {
             self.metrics = metrics
+            self.webhookAddressCheck = webhookAddressCheck
             self.readOnly = readOnly
             self.maxBodyBytes = maxBodyBytes
             self.eventPollInterval = eventPollInterval
@@ -91,6 +96,7 @@ public struct SagaServer: Sendable {
         router.add(middleware: SagaAuthMiddleware(tokens: tokens, sessions: sessions))
         addHealthRoutes(to: router)
         addAPIRoutes(to: router)
+        addWebhookRoutes(to: router)
         addEventRoutes(to: router)
         addDashboardRoutes(to: router)
         table.fill(from: router)

@@ -60,7 +60,7 @@ public struct SagaServerError: Error, Sendable, CustomStringConvertible, HTTPRes
     /// The HTTP status of an engine error code (the only place where the two meet).
     public static func status(for code: SagaError.Code) -> HTTPResponse.Status {
         switch code {
-        case .sagaNotFound, .workflowNotFound: .notFound
+        case .sagaNotFound, .workflowNotFound, .webhookNotFound: .notFound
         case .sagaConflict, .invalidState, .leaseLost, .corruptJournal: .conflict
         case .tooLarge: .contentTooLarge
         case .databaseLocked, .databaseReadOnly, .databaseFull, .databaseNotFound, .databaseCorrupt, .schemaTooNew,

@@ -111,8 +111,13 @@ enum CrashSuite {
 
     /// Journals the sagas straight into the sandbox's database (much faster than a `saga submit` per saga), as
     /// `saga submit` would: pending, with the workflow's folder as base directory.
-    static func submit(_ plans: [Plan], definition: SagaDefinition, box: CLISandbox) async throws {
-        let store = try SQLiteSagaStore(path: box.database)
+    static func submit(
+        _ plans: [Plan],
+        definition: SagaDefinition,
+        box: CLISandbox,
+        into store: (any SagaStore)? = nil
+    ) async throws {
+        let store = try store ?? SQLiteSagaStore(path: box.database)
         let text = definition.json.jsonString
         let start = Date()
         for (i, plan) in plans.enumerated() {

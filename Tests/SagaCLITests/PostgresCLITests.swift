@@ -1,5 +1,6 @@
 import Foundation
 import Sagas
+import SagasPostgres
 import Testing
 
 /// The PostgreSQL server of the tests, if any.
@@ -63,7 +64,8 @@ struct PostgresCLITests {
         #expect(stats.status == 0, "\(stats)")
         #expect(try stats.json()["byStatus"]?["completed"] == 1, "\(stats)")
         let migrate = try box.run(["migrate"])
-        #expect(migrate.status == 0 && migrate.stdout.contains("schema version 2 (0001-sagas-and-events, 0002-node-liveness)"), "\(migrate)")
+        #expect(migrate.status == 0 && migrate.stdout.contains("(0001-sagas-and-events, 0002-node-liveness, "), "\(migrate)")
+        #expect(migrate.stdout.contains("schema version \(PostgresSagaStore.migrationNames.count) ("), "\(migrate)")
         #expect(!migrate.stdout.contains(":sagas@"), "the URL is printed without its password: \(migrate.stdout)")
     }
 

@@ -17,11 +17,15 @@ import Darwin
 struct WebhookKillTests {
     @Test func killedWorkersLoseNoEventAndInventNone() async throws {
         let soak = ProcessInfo.processInfo.environment["SAGA_SOAK"] == "1"
-        let count = soak ? 3000 : 300
-        let kills = soak ? 30 : 5
+        let box = try CLISandbox()
+        try await Self.killAndCheck(box, store: try SQLiteSagaStore(path: box.database), count: soak ? 3000 : 300, kills: soak ? 30 : 5)
+    }
+
+    /// The body of the kill test on any database `box` names; `store` is that database, in-process (the sagas are
+    /// journaled through it, and the committed journal read from it).
+    static func killAndCheck(_ box: CLISandbox, store: any SagaStore, count: Int, kills: Int) async throws {
         let seed = SplitMix64.seedFromEnvironment()
         var rng = SplitMix64(seed: seed)
-        let box = try CLISandbox()
         let receiver = WebhookReceiver()
         let port = try await receiver.start()
         defer { Task { try? await receiver.stop() } }
@@ -35,7 +39,7 @@ struct WebhookKillTests {
 
         let definition = try CrashSuite.writeWorkflow(box, maxAttempts: 10)
         let plans = (0..<count).map { CrashSuite.plan($0, maxDelayMs: 5, using: &rng) }
-        try await CrashSuite.submit(plans, definition: definition, box: box)
+        try await CrashSuite.submit(plans, definition: definition, box: box, into: store)
 
         let arguments = ["worker", "--concurrency", "32", "--lease", "2s", "--webhook-timeout", "1s", "--log-level", "error"]
         var worker = try CrashSuite.start(box, arguments)
@@ -50,7 +54,6 @@ struct WebhookKillTests {
         try box.workUntilIdle(["--lease", "2s", "--log-level", "error"], timeout: 600)
 
         // What the journal committed.
-        let store = try SQLiteSagaStore(path: box.database, configuration: .init(createIfMissing: false, readOnly: true))
         var committed: Set<String> = []
         for plan in plans {
             for event in try await store.events(sagaID: plan.id) {
@@ -90,9 +93,13 @@ struct WebhookKillTests {
 @Suite(.serialized, .timeLimit(.minutes(10)))
 struct WebhookTwoWorkerTests {
     @Test func twoWorkersDeliverEachEventOnce() async throws {
-        let count = 200
-        var rng = SplitMix64(seed: SplitMix64.seedFromEnvironment())
         let box = try CLISandbox()
+        try await Self.deliverOnce(box, store: try SQLiteSagaStore(path: box.database), count: 200)
+    }
+
+    /// The body of the two-worker test on any database `box` names; `store` is that database, in-process.
+    static func deliverOnce(_ box: CLISandbox, store: any SagaStore, count: Int) async throws {
+        var rng = SplitMix64(seed: SplitMix64.seedFromEnvironment())
         let receiver = WebhookReceiver()
         let port = try await receiver.start()
         defer { Task { try? await receiver.stop() } }
@@ -106,8 +113,7 @@ struct WebhookTwoWorkerTests {
         let workerCount = Int(ProcessInfo.processInfo.environment["SAGA_WEBHOOK_WORKERS"] ?? "") ?? 2
         let workers = try (0..<workerCount).map { _ in try CrashSuite.start(box, arguments) }
         defer { for w in workers where w.isRunning { w.signal(SIGKILL) } }
-        try await CrashSuite.submit(plans, definition: definition, box: box)
-        let store = try SQLiteSagaStore(path: box.database, configuration: .init(createIfMissing: false, readOnly: true))
+        try await CrashSuite.submit(plans, definition: definition, box: box, into: store)
         let finished = eventually(timeout: 300) {
             let received = receiver.received
             return received.filter { $0.type == "saga.completed" || $0.type == "saga.compensated" }.count >= count

@@ -9,12 +9,19 @@ import Testing
 /// implement it: the same body runs on `MemorySagaStore` and `SQLiteSagaStore`.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct WebhookStoreTests {
-    enum Kind: String, CaseIterable, Sendable { case memory, sqlite }
+    enum Kind: String, CaseIterable, Sendable {
+        case memory, sqlite, postgres
+
+        /// The stores this suite runs on; PostgreSQL runs in `PostgresWebhookTests` (which needs a server).
+        static let local: [Kind] = [.memory, .sqlite]
+    }
 
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    static func makeStore(_ kind: Kind) throws -> (any SagaStoreWebhooks, cleanup: () -> Void) {
+    static func makeStore(_ kind: Kind) async throws -> (any SagaStoreWebhooks, cleanup: () -> Void) {
         switch kind {
+        case .postgres:
+            return try await PostgresWebhookTests.makeStore()
         case .memory:
             return (MemorySagaStore(), {})
         case .sqlite:
@@ -51,9 +58,9 @@ struct WebhookStoreTests {
         }
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.local)
     func queueClaimFinishFollowTheContract(_ kind: Kind) async throws {
-        let (store, cleanup) = try Self.makeStore(kind)
+        let (store, cleanup) = try await Self.makeStore(kind)
         defer { cleanup() }
         let before = SagaRecord(
             id: "old", workflow: "w", version: 1, definition: "{}", baseDirectory: nil, input: .null, status: .pending,
@@ -119,9 +126,9 @@ struct WebhookStoreTests {
         #expect(try await store.webhookSubscriptions().isEmpty)
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.local)
     func theServiceDeliversEachSubscriptionItsEventsInOrder(_ kind: Kind) async throws {
-        let (store, cleanup) = try Self.makeStore(kind)
+        let (store, cleanup) = try await Self.makeStore(kind)
         defer { cleanup() }
         let receiver = WebhookReceiver()
         let port = try await receiver.start()

@@ -33,6 +33,7 @@ extension SagaEngine {
             return (Array(s.mailboxes.values), !s.shuttingDown)
         }
         for mailbox in mailboxes { mailbox.post(.wake) }
+        wakeups.wake()
         if first {
             timers.schedule(after: configuration.shutdownGrace) { [weak self] in self?.abandonInFlightAttempts() }
         }
@@ -59,6 +60,10 @@ extension SagaEngine {
 
     private func work(untilIdle: Bool) async throws {
         let flags = WorkerFlags()
+        let sightings = WorkerSightings(
+            store: store, id: configuration.workerID,
+            interval: Double(SagaDuration.milliseconds(configuration.leaseDuration)) / 3000, now: now()
+        )
         logger.info(
             "worker started",
             metadata: ["worker": "\(configuration.workerID)", "concurrency": "\(configuration.concurrency)"]
@@ -67,6 +72,7 @@ extension SagaEngine {
             for _ in 0..<max(1, self.configuration.concurrency) {
                 group.addTask {
                     while !flags.stop.load(ordering: .relaxed) && !self.isShuttingDown {
+                        await self.recordSighting(sightings)
                         let claimed: SagaRecord?
                         do {
                             claimed = try await self.claimOne()
@@ -99,7 +105,7 @@ extension SagaEngine {
                                 break
                             }
                         }
-                        try await self.clock.sleep(for: self.configuration.pollInterval)
+                        try await self.idleSleep()
                     }
                 }
             }
@@ -113,6 +119,11 @@ extension SagaEngine {
         for record in undriven {
             state.withLock { _ = $0.active.remove(record.id) }
             try? await store.release(sagaID: record.id, owner: configuration.workerID)
+        }
+        do {
+            try await sightings.stopped(now: now())
+        } catch {
+            logger.warning("cannot record that the worker stopped: \(error)")
         }
         logger.info("worker stopped", metadata: ["worker": "\(configuration.workerID)"])
     }

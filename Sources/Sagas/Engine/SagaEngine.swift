@@ -65,6 +65,8 @@ public final class SagaEngine: Service, Sendable {
     public let handlers: HandlerExecutor
     let logger: Logger
     let clock: any Clock<Duration>
+    /// Wake-up hints for idle worker slots (`wakeWorkers()`).
+    let wakeups = WorkerWakeups()
     let now: @Sendable () -> Date
     private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
     private let observers = Mutex<[any SagaObserver]>([])

@@ -2,7 +2,8 @@ public import Foundation
 
 /// A worker as the journal sees it: a lease holder, with the sagas it holds (`saga workers`, `GET /v1/workers`).
 ///
-/// Workers are known by their leases: a worker that holds no saga right now is not listed. A worker whose leases all
+/// Workers are known by their leases, and on a store that keeps sightings (`SagaStoreWorkers`) by those too: a
+/// worker that holds no saga right now is listed when it was seen within the last hour. A worker whose leases all
 /// expired is listed as `expired` (it stopped renewing: frozen, cut off, or dead) until another worker takes its
 /// sagas over; one that ran on this machine and whose process is gone is listed as `gone`.
 public struct SagaWorkerSummary: Sendable, Hashable {
@@ -14,6 +15,8 @@ public struct SagaWorkerSummary: Sendable, Hashable {
         case expired
         /// It ran on this host, in this PID namespace, and its process no longer exists (`WorkerIdentity`).
         case gone
+        /// It stopped gracefully (known from its sightings, `SagaStoreWorkers`).
+        case stopped
     }
 
     /// The worker id its leases carry (`HOST:PID:NONCE:…`, or a name chosen by hand).
@@ -28,6 +31,10 @@ public struct SagaWorkerSummary: Sendable, Hashable {
     /// The latest progress it journaled (the newest `updatedAt` of its sagas).
     public var lastProgressAt: Date?
     public var state: State
+    /// When it started, and when it was last seen, from its sightings (`SagaStoreWorkers`); `nil` on a store that
+    /// keeps none.
+    public var since: Date?
+    public var lastSeenAt: Date?
 
     public init(
         id: String,
@@ -59,6 +66,8 @@ public struct SagaWorkerSummary: Sendable, Hashable {
         o["sagas"] = .array(sagas.map { .string($0) })
         o["leaseExpiresAt"] = leaseExpiresAt.map { .string(SagaTime.format($0)) } ?? .null
         o["lastProgressAt"] = lastProgressAt.map { .string(SagaTime.format($0)) } ?? .null
+        o["since"] = since.map { .string(SagaTime.format($0)) } ?? .null
+        o["lastSeenAt"] = lastSeenAt.map { .string(SagaTime.format($0)) } ?? .null
         return .object(o)
     }
 
@@ -100,8 +109,12 @@ public struct SagaWorkerSummary: Sendable, Hashable {
 }
 
 extension SagaStore {
-    /// The workers that hold leases now (``SagaWorkerSummary``), from at most `limit` leased sagas.
+    /// The workers that hold leases now (``SagaWorkerSummary``), from at most `limit` leased sagas; on a store
+    /// that keeps sightings (`SagaStoreWorkers`), also those seen within the last hour that hold nothing.
     public func workers(now: Date, limit: Int = 100_000) async throws -> [SagaWorkerSummary] {
-        SagaWorkerSummary.collect(try await leasedSagas(limit: limit), now: now)
+        let leased = SagaWorkerSummary.collect(try await leasedSagas(limit: limit), now: now)
+        guard let sightings = self as? any SagaStoreWorkers else { return leased }
+        let seen = try await sightings.workerSightings(seenSince: now.addingTimeInterval(-SagaWorkerSighting.listedFor))
+        return SagaWorkerSummary.merge(leased, sightings: seen, now: now)
     }
 }
