@@ -4,6 +4,8 @@
 #   eval "$(scripts/pg-local.sh start)"   start it (or find it running); prints `export SAGA_POSTGRES_URL=…`
 #   scripts/pg-local.sh status            exit 0 and print the export line when running, exit 3 when not
 #   scripts/pg-local.sh stop              shut it down (fast mode); the data folder stays
+#   scripts/pg-local.sh crash             stop it as a crash would (immediate mode: no checkpoint, connections cut,
+#                                         crash recovery at the next start); `start` brings it back on its port
 #   scripts/pg-local.sh destroy           shut it down and delete the folder
 #
 # Environment: SAGA_PG_DIR (the folder; default ${TMPDIR:-/tmp}/sagas-pg-$(id -u)), SAGA_PG_PORT (default: the
@@ -55,12 +57,15 @@ status)
 stop)
     if is_running; then owner "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null; note "stopped"; fi
     exit 0 ;;
+crash)
+    if is_running; then owner "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null; note "crashed (immediate stop)"; fi
+    exit 0 ;;
 destroy)
     if is_running; then owner "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null; fi
     [ ! -e "$folder" ] || [ -f "$folder/.sagas-pg" ] || fail "$folder was not made by this script; not deleting it"
     rm -rf "$folder"; note "deleted $folder"; exit 0 ;;
 start) ;;
-*) fail "unknown action '$action' (start, status, stop, destroy)" ;;
+*) fail "unknown action '$action' (start, status, stop, crash, destroy)" ;;
 esac
 
 cd /  # the postgres user may not be allowed into the caller's folder
