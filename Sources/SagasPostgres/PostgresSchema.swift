@@ -139,6 +139,7 @@ struct PostgresSchema: Sendable {
                     """,
                 ]
             ),
+            waitsMigration,
         ]
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 /// The database schema: named migrations that are never edited once landed, and the version they lead to.
 enum SQLiteSchema {
     /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
-    static let version = 5
+    static let version = 6
 
     /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
     static let applicationID: Int32 = 0x5341_4741
@@ -211,6 +211,17 @@ enum SQLiteSchema {
                         WHERE state = 'pending';
                     CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
                     PRAGMA user_version = 5;
+                    """
+            )
+        }
+        migrator.registerMigration("v6-waits") { db in
+            // Waiting sagas (issue 20): status 'waiting', no owner, and a wake time, in an index of waiting sagas
+            // only. They are not in `sagas_runnable`, so claiming never reads them until they are due.
+            try db.execute(
+                sql: """
+                    ALTER TABLE sagas ADD COLUMN wake_at INTEGER;
+                    CREATE INDEX sagas_waiting ON sagas (wake_at) WHERE status = 'waiting';
+                    PRAGMA user_version = 6;
                     """
             )
         }

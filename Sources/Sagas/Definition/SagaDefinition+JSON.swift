@@ -49,6 +49,7 @@ extension SagaStep {
         ]
         if let compensation { object["compensation"] = compensation.json }
         if let probe { object["probe"] = probe.json }
+        if let awaits { object["await"] = awaits.json }
         return .object(object)
     }
 }

@@ -129,6 +129,9 @@ public struct SagaStep: Sendable, Hashable {
     public var after: [String]
     /// Already defaulted (see ``StepKind``).
     public var kind: StepKind
+    /// Set for a step that completes by callback (`"await"`): after its action's call returns it waits for a
+    /// signal.
+    public var awaits: StepAwait?
 
     public init(
         name: String,
@@ -139,8 +142,10 @@ public struct SagaStep: Sendable, Hashable {
         compensationRetry: RetryPolicy = .defaultCompensation,
         timeout: Duration = RetryPolicy.defaultTimeout,
         after: [String] = [],
-        kind: StepKind = .compensable
+        kind: StepKind = .compensable,
+        awaits: StepAwait? = nil
     ) {
+        self.awaits = awaits
         self.name = name
         self.action = action
         self.compensation = compensation

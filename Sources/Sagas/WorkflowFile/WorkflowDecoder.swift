@@ -184,7 +184,7 @@ struct WorkflowDecoder {
     ]
     static let stepKeys = [
         "name", "action", "compensation", "probe", "retry", "compensationRetry", "timeout", "after", "kind",
-        "description",
+        "description", "await",
     ]
 
     /// Decodes the whole document; the definition is meaningful only when no error was reported.
@@ -493,6 +493,7 @@ struct WorkflowDecoder {
             }
         }
         if let member = m["description"] { _ = string(member.value, field: "description") }
+        if let member = m["await"] { decoded.step.awaits = stepAwait(member.value, step: label) }
         return decoded
     }
 }
