@@ -159,6 +159,12 @@ extension SagaEngine {
             if earlier.output == fields.output && earlier.error == fields.error && earlier.retryable == fields.retryable {
                 return SagaSignalResult(disposition: "duplicate", attempt: attempt, seq: earlier.seq, record: snapshot.record)
             }
+            if attempt < state.attempts {
+                throw SagaError(
+                    .staleSignal,
+                    "attempt \(attempt) of step '\(step)' of saga \(sagaID) no longer waits: attempt "
+                        + "\(state.attempts) replaced it", sagaID: sagaID, step: step)
+            }
             throw SagaError(
                 .staleSignal,
                 "attempt \(attempt) of step '\(step)' of saga \(sagaID) was already signalled at "

@@ -80,6 +80,9 @@ extension SagaStateMachine {
         if event.type == .stepTimerFired {
             markSucceeded(i, output: event.output ?? steps[i].output, seq: event.seq)
         } else {
+            // The call that started the work returned, and no outcome came: the work may have been done.
+            steps[i].unresolvedUnknown = true
+            steps[i].completionSeq = event.seq
             fail(i, event: event, retryable: true)
         }
     }
