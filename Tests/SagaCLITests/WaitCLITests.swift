@@ -189,4 +189,52 @@ struct WaitCLITests {
         let good = try box.writeWorkflow("waits", Self.workflow())
         #expect(try box.run(["validate", good]).status == 0)
     }
+
+    @Test func aTimerFiresAfterARestart() throws {
+        let box = try CLISandbox()
+        try box.writeWorkflow("timer", """
+            {"name": "timer", "version": 1, "input": {"type": "object", "required": ["deliverAt"]},
+             "steps": [
+              {"name": "nap", "kind": "readonly", "action": {"sleep": "1s"}},
+              {"name": "deliver", "kind": "readonly", "action": {"sleepUntil": "${input.deliverAt}"}},
+              {"name": "done", "kind": "readonly",
+               "action": {"command": {"argv": ["echo", "{\\"at\\": \\"${steps.deliver.output.until}\\"}"]}}}
+             ]}
+            """)
+        let deliverAt = SagaTime.format(Date().addingTimeInterval(2.5))
+        _ = try box.submit(["timer", "--id", "t-1", "--input", #"{"deliverAt": "\#(deliverAt)"}"#])
+        // A worker starts the timers and is killed while the saga sleeps.
+        let worker = try box.start(["worker"])
+        let sleeping = try eventually(timeout: 20) { try box.show("t-1")["status"] == "waiting" }
+        #expect(sleeping)
+        worker.signal(SIGKILL)
+        _ = worker.wait(timeout: 10)
+        #expect(try box.show("t-1")["waits"]?.arrayValue?.first?["for"] == "timer")
+        usleep(3_000_000)
+        // A new worker finds the timers due and carries on.
+        try box.workUntilIdle()
+        let done = try box.show("t-1")
+        #expect(done["status"] == "completed", "\(done)")
+        #expect(done.events("step.timer_fired").count == 2)
+        #expect(done.step("done")?["output"]?["at"]?.stringValue == deliverAt)
+    }
+
+    @Test func cancellingASleepingSagaEndsTheTimerAtOnce() throws {
+        let box = try CLISandbox()
+        try box.writeWorkflow("nap", """
+            {"name": "nap", "version": 1, "steps": [
+              {"name": "book", "action": {"command": {"argv": ["true"]}},
+               "compensation": {"command": {"argv": ["sh", "-c", "echo undone > \\"$SAGA_SCRATCH/undo-book\\""]}}},
+              {"name": "nap", "kind": "readonly", "action": {"sleep": "1h"}}
+            ]}
+            """)
+        _ = try box.submit(["nap", "--id", "n-1"])
+        try box.workUntilIdle()
+        #expect(try box.show("n-1")["status"] == "waiting")
+        #expect(try box.run(["cancel", "n-1"]).status == 0)
+        try box.workUntilIdle()
+        let done = try box.show("n-1")
+        #expect(done["status"] == "compensated", "\(done)")
+        #expect(box.readScratch("undo-book") == "undone\n")
+    }
 }

@@ -176,6 +176,10 @@ public struct StepAction: Sendable, Hashable {
         case http
         case command
         case handler
+        /// A durable timer: `{"sleep": "10m"}` waits that long (see `SagaStateMachine+Waits.swift`).
+        case sleep
+        /// A durable timer: `{"sleepUntil": "${input.deliverAt}"}` waits until that ISO 8601 time.
+        case sleepUntil
     }
 
     public var kind: Kind

@@ -194,6 +194,12 @@ extension SagaEngine {
                         let wait = Self.startData(step: s, phase: phase)
                         try journal.emit(&machine, type, step: step, attempt: attempt, key: key, data: wait.data)
                         journal.currentStep = step
+                        if phase == .action, s.action.kind.isTimer {
+                            // A timer calls nothing: it waits at once.
+                            try journalTimerBegins(s, attempt: attempt, record: record, into: &journal, machine: &machine)
+                            transitioned = true
+                            continue
+                        }
                         let at = journal.events.last?.at ?? now()
                         starts.append(
                             AttemptPlan(step: s, phase: phase, attempt: attempt, key: key, startedAt: at, token: wait.token)

@@ -236,3 +236,45 @@ extension SagaEngine {
         return diff == 0
     }
 }
+
+extension SagaEngine {
+    /// Journals the start of a durable timer (`sleep`, `sleepUntil`), whose `step.started` was just emitted:
+    /// `step.waiting` until its time, or `step.failed` (permanent) when its template gives no duration or time.
+    /// A time already past ends the wait at the next decision.
+    func journalTimerBegins(
+        _ step: SagaStep,
+        attempt: Int,
+        record: SagaRecord,
+        into journal: inout JournalBuffer,
+        machine: inout SagaStateMachine
+    ) throws {
+        let started = journal.now()
+        let deadline: Date
+        do {
+            let resolved = try Template.resolve(
+                step.action.spec,
+                in: Template.Context(
+                    input: machine.state(of: step.name)?.inputOverride ?? machine.input,
+                    outputs: machine.outputs,
+                    sagaID: record.id,
+                    workflow: record.workflow,
+                    environment: configuration.environment,
+                    step: step.name,
+                    phase: .action
+                )
+            )
+            deadline = try SagaTimer.deadline(kind: step.action.kind, spec: resolved.value, now: started)
+        } catch {
+            let message = "saga \(record.id), step \(step.name): \(error.message)"
+            try journal.emit(&machine, .stepFailed, step: step.name, attempt: attempt, error: message, retryable: false)
+            journal.lastError = "\(step.name): \(message)"
+            return
+        }
+        let ms = max(0, SagaTime.milliseconds(deadline) - SagaTime.milliseconds(started))
+        try journal.emit(
+            &machine, .stepWaiting, step: step.name, attempt: attempt,
+            output: ["until": .string(SagaTime.format(deadline))],
+            data: ["timeoutMs": .integer(Int(ms)), "until": .string(SagaTime.format(deadline))]
+        )
+    }
+}

@@ -155,5 +155,5 @@ extension SagaEvent {
 
 extension StepAction.Kind {
     /// Whether the kind is a durable timer, which waits rather than calls.
-    public var isTimer: Bool { false }
+    public var isTimer: Bool { self == .sleep || self == .sleepUntil }
 }

@@ -49,3 +49,28 @@ extension WorkflowDecoder {
         }
     }
 }
+
+extension WorkflowDecoder {
+    /// Checks `{"sleep": "10m"}` (a duration, no templates) and `{"sleepUntil": "${input.deliverAt}"}` (a template
+    /// or an ISO 8601 time); timers are forward actions only.
+    mutating func timerSpec(_ spec: JSONNode, kind: StepAction.Kind, field: String, step: String, phase: StepPhase) {
+        if phase != .action {
+            error("a \(field) cannot be a timer ('\(kind.rawValue)'): timers have no effect to undo or probe",
+                  at: spec.location)
+            return
+        }
+        guard case .string(let text) = spec.kind else {
+            error("'\(kind.rawValue)' of \(step) must be a string, got \(spec.typeDescription)", at: spec.location)
+            return
+        }
+        switch kind {
+        case .sleep:
+            _ = duration(spec, field: "sleep", allowZero: true)
+        default:
+            if !text.contains("${"), SagaTimer.parseTime(text) == nil {
+                error("'sleepUntil' of \(step) must be an ISO 8601 time such as \"2026-12-24T18:00:00Z\" or a "
+                      + "template that gives one, got \"\(EchoedText.clip(text))\"", at: spec.location)
+            }
+        }
+    }
+}
