@@ -157,8 +157,8 @@ struct WaitCLITests {
     @Test func aSignalSentWhileNoWorkerRunsIsCarriedOnByANewWorker() throws {
         let box = try CLISandbox()
         try box.writeWorkflow("waits", Self.workflow())
-        let worker = try box.start(["worker"])
         _ = try box.submit(["waits", "--id", "w-kill"])
+        let worker = try box.start(["worker"])
         let waiting = try eventually(timeout: 20) { try box.show("w-kill")["status"] == "waiting" }
         #expect(waiting)
         worker.signal(SIGKILL)
@@ -236,5 +236,36 @@ struct WaitCLITests {
         let done = try box.show("n-1")
         #expect(done["status"] == "compensated", "\(done)")
         #expect(box.readScratch("undo-book") == "undone\n")
+    }
+
+    /// The shipped example: the order saga waiting for its payment provider's callback, the provider played by
+    /// `Workflows/scripts/payment-provider.sh settle`.
+    @Test(arguments: [false, true])
+    func theShippedCallbackExample(decline: Bool) throws {
+        let box = try CLISandbox()
+        let id = try box.submit(["order-callback", "--input", #"{"orderId": "cb-1"}"#])
+        try box.workUntilIdle()
+        #expect(try box.show(id)["status"] == "waiting")
+        #expect(box.readScratch("order-cb-1.log")?.contains("charge-payment requested") == true)
+        let provider = Process()
+        provider.executableURL = URL(fileURLWithPath: "/bin/sh")
+        provider.arguments = ["\(cliPackageRoot)/Workflows/scripts/payment-provider.sh", "settle"] + (decline ? ["--decline"] : [])
+        provider.environment = box.environment.merging(["SAGA_BIN": CLISandbox.binary]) { $1 }
+        provider.standardInput = FileHandle.nullDevice
+        try provider.run()
+        provider.waitUntilExit()
+        #expect(provider.terminationStatus == 0)
+        try box.workUntilIdle()
+        usleep(1_200_000)  // the cool-off timer
+        try box.workUntilIdle()
+        let done = try box.show(id)
+        if decline {
+            #expect(done["status"] == "compensated", "\(done)")
+            #expect(done.step("charge-payment")?["status"] == "failed")
+        } else {
+            #expect(done["status"] == "completed", "\(done)")
+            #expect(done.step("charge-payment")?["output"]?["chargeId"] == "ch-cb-1")
+            #expect(done.events("step.timer_fired").count == 1)
+        }
     }
 }

@@ -81,7 +81,7 @@ struct SQLiteSchemaTests {
         }
 
         let store = try SQLiteSagaStore(path: path)
-        #expect(try await store.connectionSettings().schemaVersion == 5)
+        #expect(try await store.connectionSettings().schemaVersion >= 6, "the migrations run to the newest version, v6-waits or later")
         // v4: business keys and rerun links are new columns, empty for the migrated sagas, and indexed.
         let indexes = try await store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
@@ -159,5 +159,18 @@ struct SQLiteSchemaTests {
             #expect(saga.lastSeq == (i % 3 == 0 ? 1 : 3), "saga s-\(i)")
             #expect(try await store.events(sagaID: "s-\(i)").count == saga.lastSeq)
         }
+    }
+}
+
+/// Migration v6-waits: waiting sagas are indexed on their own.
+struct SQLiteWaitsMigrationTests {
+    @Test func theWaitingIndexExists() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteSagaStore(path: folder.path("w.db"))
+        #expect(try await store.connectionSettings().schemaVersion >= 6)
+        let indexes = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        #expect(indexes.contains("sagas_waiting"))
     }
 }

@@ -91,7 +91,8 @@ extension SagaEngine {
 
     /// Sends a signal to a step that waits: the outcome of the work its action started.
     ///
-    /// The token authorizes the signal and names the attempt. A signal is a compare-and-set write of the journal
+    /// The token authorizes the signal and names the attempt; `nil` (for an operator, whom the caller has
+    /// authorized) names the attempt that waits now. A signal is a compare-and-set write of the journal
     /// (`appendUnowned`) that makes the saga runnable at once; while a worker holds the saga (its action's call is
     /// still running) the signal waits up to `patience` for the lease to be released, then is refused.
     ///
@@ -105,7 +106,7 @@ extension SagaEngine {
     public func signal(
         sagaID: String,
         step: String,
-        token: String,
+        token: String?,
         outcome: SagaSignalOutcome,
         by: String,
         patience: Duration = .seconds(10)
@@ -127,7 +128,7 @@ extension SagaEngine {
     private func signalOnce(
         sagaID: String,
         step: String,
-        token: String,
+        token: String?,
         outcome: SagaSignalOutcome,
         by: String
     ) async throws -> SagaSignalResult {
@@ -146,8 +147,17 @@ extension SagaEngine {
         }
         // The attempt the token belongs to, compared in constant time against each attempt's token.
         var attempt: Int?
-        for e in events where e.type == .stepStarted && e.step == step {
-            if let t = e.data?[SagaEvent.waitTokenKey]?.stringValue, Self.sameToken(t, token) { attempt = e.attempt }
+        if let token {
+            for e in events where e.type == .stepStarted && e.step == step {
+                if let t = e.data?[SagaEvent.waitTokenKey]?.stringValue, Self.sameToken(t, token) { attempt = e.attempt }
+            }
+        } else {
+            attempt = state.waitingAttempt ?? state.inFlight.flatMap { $0.phase == .action ? $0.attempt : nil }
+            if attempt == nil {
+                throw SagaError(
+                    .staleSignal, "step '\(step)' of saga \(sagaID) is not waiting (it is \(state.status))",
+                    sagaID: sagaID, step: step)
+            }
         }
         guard let attempt else {
             throw SagaError(
