@@ -54,7 +54,7 @@ public enum SagaStoreConformance {
         Check(name: "list, countByStatus and leasedSagas", body: listAndCount),
         Check(name: "concurrent appends from 50 sagas", body: concurrentAppends),
         Check(name: "concurrent creates and refused appends", body: concurrentMixedWrites),
-    ]
+    ] + waitChecks
 
     /// The names of every check, for `@Test(arguments:)`.
     public static var checkNames: [String] { checks.map(\.name) }

@@ -27,3 +27,13 @@ extension SagaStateMachine {
         )
     }
 }
+
+extension SagaStateMachine {
+    /// The waits as `saga plan` shows them.
+    var planWaits: [SagaPlan.Wait] {
+        waits.map { w in
+            let timer = definition.step(named: w.step)?.action.kind.isTimer ?? false
+            return SagaPlan.Wait(step: w.step, attempt: w.attempt, waitsFor: timer ? "timer" : "signal", until: w.until)
+        }
+    }
+}
