@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Sagas
-import SagasSQLite
+@testable import SagasSQLite
 import SagasTesting
 import Testing
 
@@ -16,7 +16,7 @@ struct SQLiteSagaStoreTests {
         #expect(settings.synchronous == 2)
         #expect(settings.journalMode == "wal")
         #expect(settings.foreignKeys)
-        #expect(settings.schemaVersion == 5)
+        #expect(settings.schemaVersion == SQLiteSchema.version)
         #expect(store.path == folder.path("saga.db"))
     }
 
@@ -82,7 +82,7 @@ struct SQLiteSagaStoreTests {
         #expect(error?.code == .schemaTooNew)
         #expect(error?.message.contains(path) == true)
         #expect(error?.message.contains("99") == true)
-        #expect(error?.message.contains("(5)") == true)
+        #expect(error?.message.contains("(\(SQLiteSchema.version))") == true)
         #expect(bytes(path) == before)
         let readOnly = await sagaError { _ = try SQLiteSagaStore(path: path, configuration: .init(readOnly: true)) }
         #expect(readOnly?.code == .schemaTooNew)

@@ -126,7 +126,8 @@ struct SQLiteWaitScaleTests {
                 + "\(String(format: "%.0f", rss)) MB; signal to completion median \(String(format: "%.0f", median)) ms, "
                 + "p95 \(String(format: "%.0f", p95)) ms; database \(size / 1024) KiB"
         )
-        // A generous bound, so that the test fails if waiting sagas were polled.
-        #expect(idleCPU < 0.5, "the idle worker used \(idleCPU * 100)% of a core")
+        // A generous bound, so that the measurement fails if waiting sagas were polled. Only when measuring: the
+        // process's CPU time includes whatever other suites run in parallel.
+        if measuring { #expect(idleCPU < 0.5, "the idle worker used \(idleCPU * 100)% of a core") }
     }
 }
