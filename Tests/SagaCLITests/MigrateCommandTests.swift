@@ -42,7 +42,9 @@ struct MigrateCommandTests {
 
         let migrated = try box.run(["migrate", "--json"])
         #expect(migrated.status == 0, "\(migrated)")
-        #expect(try migrated.json()["schemaVersion"] == 5)
+        // The newest schema (6 is v6-waits; the number grows with each migration).
+        let version = try migrated.json()["schemaVersion"]?.intValue ?? 0
+        #expect(version >= 6, "\(migrated)")
 
         let listed = try box.run(["list", "--json"])
         #expect(listed.status == 0, "\(listed)")
@@ -53,7 +55,7 @@ struct MigrateCommandTests {
         // Again: nothing to do.
         let again = try box.run(["migrate"])
         #expect(again.status == 0, "\(again)")
-        #expect(again.stdout.contains("schema version 5"), "\(again)")
+        #expect(again.stdout.contains("schema version \(version)"), "\(again)")
     }
 
     @Test func migrateRefusesAMissingDatabase() throws {
