@@ -56,9 +56,11 @@ struct WaitCLITests {
         #expect(waits.first?["step"] == "pay")
         #expect(waits.first?["for"] == "signal")
         #expect(waits.first?["until"]?.stringValue != nil)
-        // The token is a credential: `saga show --json` never prints it.
-        let text = try box.run(["show", id, "--json"]).stdout
-        #expect(!text.contains(token(box, id)))
+        let text = try box.run(["show", id])
+        #expect(text.stdout.contains("pay waits for a signal (attempt 1) until "), "\(text)")
+        // The token is a credential: `saga show` never prints it.
+        #expect(!text.stdout.contains(token(box, id)))
+        #expect(!(try box.run(["show", id, "--json"]).stdout.contains(token(box, id))))
         // No worker holds a waiting saga.
         #expect(shown["owner"] == .null)
         let listed = try box.run(["list", "--status", "waiting", "--json"])
