@@ -34,7 +34,7 @@ enum CLI {
     static func exitCode(for code: SagaError.Code) -> Int32 {
         switch code {
         case .sagaNotFound, .workflowNotFound, .webhookNotFound: ExitCodes.notFound
-        case .sagaConflict, .invalidState, .leaseLost: ExitCodes.conflict
+        case .sagaConflict, .invalidState, .leaseLost, .staleSignal: ExitCodes.conflict
         case .databaseLocked, .databaseReadOnly, .databaseCorrupt, .databaseFull, .schemaTooNew, .storageFailure,
             .databaseNotFound, .corruptJournal, .databaseUnavailable, .authenticationFailed:
             ExitCodes.storage

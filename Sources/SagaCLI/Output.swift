@@ -102,6 +102,10 @@ enum Output {
                 ]
             }
             out.append(indent(table(["STEP", "STATUS", "ATTEMPTS", "COMP", "OUTPUT", "LAST ERROR"], rows, colorColumn: 1)))
+            for wait in state.waits {
+                let kind = state.definition.step(named: wait.step)?.action.kind.isTimer == true ? "its timer" : "a signal"
+                out.append("  \(wait.step) waits for \(kind) (attempt \(wait.attempt)) until \(SagaTime.format(wait.until))")
+            }
         } else {
             out.append("")
             out.append("steps: not known (the journal does not replay)")

@@ -87,6 +87,10 @@ struct PlanCommand: SagaSubcommand {
             lines.append("workflow \(plan.workflow)")
         }
         lines.append(plan.summary)
+        for wait in plan.waits {
+            lines.append("  \(wait.step) waits for a \(wait.waitsFor) (attempt \(wait.attempt)) until \(SagaTime.format(wait.until)); "
+                + "a cancel ends the wait at once")
+        }
         if !plan.forward.isEmpty {
             lines.append("")
             lines.append("forward order:")

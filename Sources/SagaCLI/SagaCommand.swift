@@ -37,6 +37,7 @@ struct SagaCommand: AsyncParsableCommand {
             WorkersCommand.self,
             ShowCommand.self,
             CancelCommand.self,
+            SignalCommand.self,
             TerminateCommand.self,
             InterventionsCommand.self,
             ResolveCommand.self,

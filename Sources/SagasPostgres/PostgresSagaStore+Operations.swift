@@ -107,6 +107,7 @@ extension PostgresSagaStore {
     /// waited for nor taken twice.
     public func claimNext(owner: String, now: Date, leaseUntil: Date, limit: Int) async throws -> [SagaRecord] {
         guard limit > 0 else { return [] }
+        try await wakeDue(now: now)
         var s = PostgresStatement()
         let ownerMark = s.bind(owner)
         let until = s.bind(SagaTime.milliseconds(leaseUntil))
@@ -410,7 +411,7 @@ extension PostgresSagaStore {
         let id = s.bind(sagaID)
         s.append(
             """
-            UPDATE \(schema.sagas) SET cancel_reason = \(reasonMark), cancel_requested_at = \(atMark)
+            UPDATE \(schema.sagas) SET cancel_reason = \(reasonMark), cancel_requested_at = \(atMark)\(Self.wakeOnCancel)
             WHERE id = \(id) AND cancel_requested_at IS NULL AND NOT \(PostgresSchema.finished)
             RETURNING \(schema.columns)
             """

@@ -142,6 +142,7 @@ struct PostgresSchema: Sendable {
             webhookMigration,
             workersMigration,
             wakeupMigration,
+            waitsMigration,
         ]
     }
 

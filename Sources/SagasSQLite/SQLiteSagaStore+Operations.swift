@@ -102,6 +102,7 @@ extension SQLiteSagaStore {
         let until = SagaTime.milliseconds(leaseUntil)
         let horizon = SagaRecord.leaseHorizon(now: now)
         return try await write { db in
+            try SQLiteSagaStore.wakeDue(db, now: now)
             // The subquery walks the partial index `sagas_claimable` (runnable sagas that wait for no exclusive
             // key) in creation order and stops at `limit`: left to itself, SQLite would rather read every runnable
             // saga from `sagas_status_created` and sort them.
@@ -394,7 +395,7 @@ extension SQLiteSagaStore {
             guard record.cancelRequestedAt == nil else { return record }
             return try SQLiteRows.fetchOneRecord(
                 db,
-                sql: "UPDATE sagas SET cancel_reason = ?, cancel_requested_at = ? WHERE id = ? "
+                sql: "UPDATE sagas SET cancel_reason = ?, cancel_requested_at = ?\(SQLiteSagaStore.wakeOnCancel) WHERE id = ? "
                     + "RETURNING \(SQLiteRows.columns)",
                 arguments: [reason, at, sagaID]
             ) ?? record

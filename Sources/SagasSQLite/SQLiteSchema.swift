@@ -214,6 +214,17 @@ enum SQLiteSchema {
                     """
             )
         }
+        migrator.registerMigration("v6-waits") { db in
+            // Waiting sagas (issue 20): status 'waiting', no owner, and a wake time, in an index of waiting sagas
+            // only. They are not in `sagas_runnable`, so claiming never reads them until they are due.
+            try db.execute(
+                sql: """
+                    ALTER TABLE sagas ADD COLUMN wake_at INTEGER;
+                    CREATE INDEX sagas_waiting ON sagas (wake_at) WHERE status = 'waiting';
+                    PRAGMA user_version = 6;
+                    """
+            )
+        }
         registerLimitsMigration(&migrator)
         migrator.registerMigration("v8-workers") { db in
             // Workers' sightings (issue 15): a row per worker, written when it starts and at most once per lease

@@ -17,7 +17,15 @@ struct SagaAuthMiddleware: RouterMiddleware {
 
     static func isPublic(_ path: String) -> Bool {
         path == "/healthz" || path == "/readyz" || path == "/v1/openapi.json" || path == "/login"
-            || path.hasPrefix("/static/")
+            || path.hasPrefix("/static/") || isSignal(path)
+    }
+
+    /// `/v1/sagas/{id}/steps/{step}/signal`: a service's callback, authorized by the callback token in its body
+    /// (an operator's bearer token works too).
+    static func isSignal(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 7 && parts[0].isEmpty && parts[1] == "v1" && parts[2] == "sagas" && !parts[3].isEmpty
+            && parts[4] == "steps" && !parts[5].isEmpty && parts[6] == "signal"
     }
 
     func handle(

@@ -24,7 +24,7 @@ extension SagaOpenAPIDocument {
         "worker": {"enum": ["running", "stopped", "disabled"]}
       }
     },
-    "SagaStatus": {"enum": ["pending", "running", "compensating", "completed", "compensated", "needs_intervention", "failed"]},
+    "SagaStatus": {"enum": ["pending", "running", "compensating", "waiting", "completed", "compensated", "needs_intervention", "failed"]},
     "SagaSummary": {
       "type": "object",
       "required": [

@@ -14,7 +14,7 @@ extension SagaOpenAPIDocument {
           "schema": {
             "type": "array",
             "items": {
-              "enum": ["pending", "running", "compensating", "completed", "compensated", "needs_intervention", "failed"]
+              "enum": ["pending", "running", "compensating", "waiting", "completed", "compensated", "needs_intervention", "failed"]
             }
           },
           "description": "Statuses (repeat the parameter; commas also separate them)",
@@ -304,6 +304,84 @@ extension SagaOpenAPIDocument {
         },
         "409": {
           "description": "The saga's state refuses the request",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "413": {
+          "description": "Body larger than 1 MiB",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "503": {
+          "description": "The database is unavailable",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        }
+      }
+    }
+  },
+  "/v1/sagas/{id}/steps/{step}/signal": {
+    "post": {
+      "operationId": "signalStep",
+      "summary": "Tell a waiting step how the work its action started ended (saga signal)",
+      "description": "Authorized by the attempt's callback token in the body (no bearer token needed), or by an operator's bearer token (which may leave the token out to settle the attempt that waits now).",
+      "security": [{}, {"bearer": []}],
+      "parameters": [
+        {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "step", "in": "path", "required": true, "schema": {"type": "string"}}
+      ],
+      "requestBody": {
+        "required": true,
+        "content": {
+          "application/json": {
+            "schema": {
+              "type": "object",
+              "properties": {
+                "token": {"type": "string"},
+                "output": {},
+                "error": {"type": "string"},
+                "permanent": {"type": "boolean"}
+              },
+              "additionalProperties": false
+            }
+          }
+        }
+      },
+      "responses": {
+        "200": {
+          "description": "The signal was journaled (resolved or queued), or was a duplicate",
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "saga": {"type": "string"},
+                  "step": {"type": "string"},
+                  "attempt": {"type": "integer"},
+                  "disposition": {"enum": ["resolved", "queued", "duplicate"]},
+                  "seq": {"type": "integer"},
+                  "status": {"$ref": "#/components/schemas/SagaStatus"}
+                },
+                "required": ["saga", "step", "attempt", "disposition", "seq", "status"]
+              }
+            }
+          }
+        },
+        "400": {
+          "description": "Invalid request (malformed JSON, unknown field, neither or both of output and error, no such step)",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "401": {
+          "description": "No callback token and no operator token",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "403": {
+          "description": "The token belongs to no attempt of the step (wrong_token), or the server is read-only",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "404": {
+          "description": "No such saga",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "409": {
+          "description": "The attempt no longer waits or was signalled with another outcome (stale_signal), the step does not wait, or a worker kept the saga",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
         "413": {

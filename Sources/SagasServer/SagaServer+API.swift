@@ -76,6 +76,8 @@ extension SagaServer {
             return Self.jsonResponse(record.summaryJSON(now: Date()))
         }
 
+        addSignalRoute(to: v1)
+
         v1.post("/sagas/:id/terminate") { request, context -> Response in
             let principal = try self.authorize(context, .admin, change: true, action: "terminate")
             let id = try Self.parameter(context, "id")

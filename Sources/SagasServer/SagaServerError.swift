@@ -61,7 +61,8 @@ public struct SagaServerError: Error, Sendable, CustomStringConvertible, HTTPRes
     public static func status(for code: SagaError.Code) -> HTTPResponse.Status {
         switch code {
         case .sagaNotFound, .workflowNotFound, .webhookNotFound: .notFound
-        case .sagaConflict, .invalidState, .leaseLost, .corruptJournal: .conflict
+        case .sagaConflict, .invalidState, .leaseLost, .corruptJournal, .staleSignal: .conflict
+        case .wrongToken: .forbidden
         case .tooLarge: .contentTooLarge
         case .databaseLocked, .databaseReadOnly, .databaseFull, .databaseNotFound, .databaseCorrupt, .schemaTooNew,
             .storageFailure:

@@ -24,6 +24,8 @@ public import Sagas
 ///    status and last number agree with the journal.
 /// 6. One saga per id, and no two workers ran attempts of one saga at overlapping times.
 /// 7. Targets saw every execution with its step's one key, and saw every journaled success at least once.
+/// 8. Waits (`JournalChecker+Waits.swift`): each waiting attempt is resolved at most once (a signal, its timeout, its
+///    timer), nothing resolves a wait after `saga.compensating`, and a record that says `waiting` has a wait open.
 public struct JournalChecker: Sendable {
     /// A rule of the checker, numbered as in the type's documentation.
     public enum Rule: Int, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
@@ -34,6 +36,7 @@ public struct JournalChecker: Sendable {
         case replay = 5
         case isolation = 6
         case effects = 7
+        case waits = 8
 
         public static func < (a: Rule, b: Rule) -> Bool { a.rawValue < b.rawValue }
 
@@ -46,6 +49,7 @@ public struct JournalChecker: Sendable {
             case .replay: "5 journal replays"
             case .isolation: "6 one saga per id, one worker at a time"
             case .effects: "7 effects seen by targets"
+            case .waits: "8 a wait resolved once, none after compensating"
             }
         }
     }
@@ -244,7 +248,10 @@ public struct JournalChecker: Sendable {
                 break
             }
         }
-        if replayed && machine.status != record.status {
+        for message in Self.waitViolations(events, machine: replayed ? machine : nil, record: record) {
+            flag(.waits, message)
+        }
+        if replayed && machine.status != record.status && !(record.status == .waiting && !machine.waits.isEmpty) {
             flag(.replay, "the record says \(record.status.rawValue), the journal replays to \(machine.status.rawValue)")
         }
 

@@ -161,3 +161,16 @@ struct SQLiteSchemaTests {
         }
     }
 }
+
+/// Migration v6-waits: waiting sagas are indexed on their own.
+struct SQLiteWaitsMigrationTests {
+    @Test func theWaitingIndexExists() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteSagaStore(path: folder.path("w.db"))
+        #expect(try await store.connectionSettings().schemaVersion >= 6)
+        let indexes = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        #expect(indexes.contains("sagas_waiting"))
+    }
+}

@@ -70,7 +70,7 @@ import Testing
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Workflows")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
-        #expect(files.count == 4)
+        #expect(files.count == 5)
         for file in files {
             let result = WorkflowLoader.load(string: try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8), file: file)
             #expect(result.diagnostics.isEmpty, "\(file): \(result.diagnostics)")

@@ -15,7 +15,7 @@ let shippedWorkflows: [String] = {
 
 @Suite struct WorkflowLoaderTests {
     @Test func theShippedWorkflowsAreThere() {
-        #expect(shippedWorkflows.map { ($0 as NSString).lastPathComponent } == ["order.json", "shop-order.json", "transfer.json", "travel.json"])
+        #expect(shippedWorkflows.map { ($0 as NSString).lastPathComponent } == ["order-callback.json", "order.json", "shop-order.json", "transfer.json", "travel.json"])
     }
 
     @Test(arguments: shippedWorkflows)

@@ -52,6 +52,7 @@ extension SagaStep {
         if let compensation { object["compensation"] = compensation.json }
         if let probe { object["probe"] = probe.json }
         if let limit { object["limit"] = .string(limit) }
+        if let awaits { object["await"] = awaits.json }
         return .object(object)
     }
 }

@@ -139,6 +139,9 @@ public struct SagaStep: Sendable, Hashable {
     public var kind: StepKind
     /// The named limit (of the workflow's `limits`) that its action, compensation and probe attempts count against.
     public var limit: String?
+    /// Set for a step that completes by callback (`"await"`): after its action's call returns it waits for a
+    /// signal.
+    public var awaits: StepAwait?
 
     public init(
         name: String,
@@ -150,8 +153,10 @@ public struct SagaStep: Sendable, Hashable {
         timeout: Duration = RetryPolicy.defaultTimeout,
         after: [String] = [],
         kind: StepKind = .compensable,
-        limit: String? = nil
+        limit: String? = nil,
+        awaits: StepAwait? = nil
     ) {
+        self.awaits = awaits
         self.name = name
         self.action = action
         self.compensation = compensation
@@ -183,6 +188,10 @@ public struct StepAction: Sendable, Hashable {
         case http
         case command
         case handler
+        /// A durable timer: `{"sleep": "10m"}` waits that long (see `SagaStateMachine+Waits.swift`).
+        case sleep
+        /// A durable timer: `{"sleepUntil": "${input.deliverAt}"}` waits until that ISO 8601 time.
+        case sleepUntil
     }
 
     public var kind: Kind

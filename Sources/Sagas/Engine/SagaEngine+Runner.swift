@@ -12,6 +12,8 @@ struct AttemptPlan: Sendable {
     var startedAt: Date
     /// Tells this saga's running attempts apart.
     var id = 0
+    /// The attempt's callback token (`${step.token}`), for an action of a step with `await`.
+    var token: String?
 }
 
 /// How an attempt ended, with what the journal needs.
@@ -196,10 +198,19 @@ extension SagaEngine {
                             case .compensation: .compensationStarted
                             case .probe: .probeStarted
                             }
-                        try journal.emit(&machine, type, step: step, attempt: attempt, key: key)
+                        let wait = Self.startData(step: s, phase: phase)
+                        try journal.emit(&machine, type, step: step, attempt: attempt, key: key, data: wait.data)
                         journal.currentStep = step
+                        if phase == .action, s.action.kind.isTimer {
+                            // A timer calls nothing: it waits at once.
+                            try journalTimerBegins(s, attempt: attempt, record: record, into: &journal, machine: &machine)
+                            transitioned = true
+                            continue
+                        }
                         let at = journal.events.last?.at ?? now()
-                        starts.append(AttemptPlan(step: s, phase: phase, attempt: attempt, key: key, startedAt: at))
+                        starts.append(
+                            AttemptPlan(step: s, phase: phase, attempt: attempt, key: key, startedAt: at, token: wait.token)
+                        )
                     case .beginCompensation(let reason):
                         try journal.emit(&machine, .sagaCompensating, error: reason)
                         journal.lastError = reason
@@ -221,6 +232,11 @@ extension SagaEngine {
                         logger.error("saga needs intervention", metadata: ["saga.step": "\(step)", "reason": "\(reason)"])
                     case .wake(let at):
                         wake = at
+                    case .endWait(let step, let attempt):
+                        try journalWaitEnds(
+                            step: step, attempt: attempt, definition: definition, into: &journal, machine: &machine,
+                            logger: logger)
+                        transitioned = true
                     }
                 }
             }
@@ -242,6 +258,12 @@ extension SagaEngine {
                 context.sagaTrace = sagaTrace
                 context.runSpan = runSpan
                 attempts.start(plan, context: context, definition: definition, engine: self, mailbox: mailbox)
+            }
+            // Every path that can run waits: the saga goes back to the store until its wake time or a signal.
+            if attempts.count == 0, !shuttingDown, let wake,
+                try await releaseToWait(sagaID: sagaID, machine: machine, wakeAt: wake, logger: logger)
+            {
+                return DriveEnd(status: .waiting, record: nil)
             }
             if attempts.count == 0 && (shuttingDown || wake == nil) {
                 if !shuttingDown {
@@ -383,7 +405,8 @@ extension SagaEngine {
                     workflow: context.workflow,
                     environment: configuration.environment,
                     step: plan.step.name,
-                    phase: plan.phase
+                    phase: plan.phase,
+                    token: plan.token
                 )
             )
         } catch {
@@ -431,6 +454,7 @@ extension SagaEngine {
         machine: inout SagaStateMachine,
         logger: Logger
     ) throws {
+        if try journalWaitBegins(result, into: &journal, machine: &machine) { return }
         let plan = result.plan
         let step = plan.step.name
         let d = result.durationMs

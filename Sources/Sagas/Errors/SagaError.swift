@@ -59,6 +59,11 @@ public struct SagaError: Error, Sendable, CustomStringConvertible {
         public static let databaseUnavailable = Code("database_unavailable")
         /// A database server that refused the credentials (wrong password, unknown user, no password given).
         public static let authenticationFailed = Code("authentication_failed")
+        /// A signal whose token belongs to no attempt of the step.
+        public static let wrongToken = Code("wrong_token")
+        /// A signal for an attempt that no longer waits (it timed out, a newer attempt replaced it, the saga
+        /// compensates or is finished), or that was already signalled with another outcome.
+        public static let staleSignal = Code("stale_signal")
     }
 
     public var code: Code

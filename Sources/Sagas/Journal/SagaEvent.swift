@@ -16,6 +16,9 @@ public enum SagaStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case needsIntervention = "needs_intervention"
     /// An operator gave up on the remaining compensations.
     case failed
+    /// Every path that can run is waiting (for a signal, a wait's timeout or a timer): no worker holds it until
+    /// its wake time (`SagaRecord.wakeAt`) or a signal or cancel request makes it runnable again.
+    case waiting
 
     /// Terminal statuses never change again.
     public var isTerminal: Bool {
@@ -70,6 +73,15 @@ public enum SagaEventType: String, Sendable, Hashable, CaseIterable, Codable {
     /// A rerun (`saga rerun --from STEP`) carries over a step that succeeded in the saga it reruns: the step counts
     /// as succeeded with that `output`, without running again; `data.from` names the original saga.
     case stepReused = "step.reused"
+    /// A step with `await` (or a timer) began to wait: its action's call returned; `data.until` is the deadline.
+    case stepWaiting = "step.waiting"
+    /// A signal for a waiting step (or one whose action's call has not returned yet): `output`, or `error` with
+    /// `retryable`; `data.by` says who sent it.
+    case stepSignalled = "step.signalled"
+    /// A wait's deadline passed with no signal: the attempt failed (retryable).
+    case stepWaitTimedOut = "step.wait_timed_out"
+    /// A durable timer (`sleep`, `sleepUntil`) reached its time: the step succeeded.
+    case stepTimerFired = "step.timer_fired"
 }
 
 /// One entry of a saga's journal.
@@ -183,6 +195,10 @@ extension SagaEvent {
         if let step { o["step"] = .string(step) }
         if case .object(let p) = payload {
             for (k, v) in p { o[k] = v }
+        }
+        // A callback token is a credential: never printed.
+        if case .object(var d)? = o["data"], d.removeValue(forKey: SagaEvent.waitTokenKey) != nil {
+            if d.isEmpty { o.removeValue(forKey: "data") } else { o["data"] = .object(d) }
         }
         return .object(o)
     }

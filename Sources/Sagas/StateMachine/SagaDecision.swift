@@ -12,6 +12,8 @@ public enum SagaDecision: Sendable, Hashable {
     case finishCompensated
     /// Journal `saga.needs_intervention` for a step and phase.
     case needIntervention(step: String, phase: StepPhase, reason: String)
-    /// Nothing to start before this time (a retry's backoff).
+    /// Nothing to start before this time (a retry's backoff, a wait's deadline, a timer).
     case wake(at: Date)
+    /// A waiting step reached its deadline: journal `step.wait_timed_out` (or, for a timer, `step.timer_fired`).
+    case endWait(step: String, attempt: Int)
 }

@@ -19,6 +19,7 @@ extension SagaStateMachine {
             return plan
         }
         plan.inFlight = attemptsInFlight.filter { $0.phase != .compensation }.map(\.step)
+        plan.waits = planWaits
         if pivotSucceeded {
             plan.cancelIgnored = true
             let pivot = definition.steps.first { $0.kind == .pivot }?.name ?? "the pivot"
@@ -75,7 +76,11 @@ extension SagaStateMachine {
     /// effect in front (they finish first, and a step that completes later is undone first).
     private func planQueue() -> [String] {
         var queue = compensationQueue
-        for f in attemptsInFlight where f.phase == .action {
+        // A waiting step's work may have been done: a cancel ends its wait and compensates it, like an attempt in
+        // flight (timers have no effect to undo).
+        let waiting = waits.filter { w in !(definition.step(named: w.step)?.action.kind.isTimer ?? true) }
+            .map { (step: $0.step, phase: StepPhase.action, attempt: $0.attempt) }
+        for f in attemptsInFlight + waiting where f.phase == .action {
             let i = definition.steps.firstIndex { $0.name == f.step }
             guard let i, definition.steps[i].kind == .compensable, definition.steps[i].compensation != nil,
                 !queue.contains(f.step)

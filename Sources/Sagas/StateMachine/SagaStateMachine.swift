@@ -7,10 +7,10 @@ public import Foundation
 public struct SagaStateMachine: Sendable {
     public let sagaID: String
     public let definition: SagaDefinition
-    public private(set) var status: SagaStatus = .pending
+    public internal(set) var status: SagaStatus = .pending
     public private(set) var input: JSONValue = .null
     /// Step states in definition order.
-    public private(set) var steps: [StepState]
+    public internal(set) var steps: [StepState]
     public private(set) var lastSeq = 0
     public private(set) var cancelReason: String?
     /// Why the saga is compensating or needs intervention.
@@ -24,7 +24,7 @@ public struct SagaStateMachine: Sendable {
     private var statusBeforeIntervention: SagaStatus = .running
     private var abandoned = false
 
-    private let index: [String: Int]
+    let index: [String: Int]
 
     public init(sagaID: String, definition: SagaDefinition) {
         self.sagaID = sagaID
@@ -88,6 +88,7 @@ public struct SagaStateMachine: Sendable {
             guard !pivotSucceeded else { throw corrupt(event, "cannot compensate after the pivot succeeded") }
             status = .compensating
             reason = event.error
+            abandonWaits(seq: event.seq)
         case .sagaCompleted:
             guard steps.allSatisfy(\.succeeded) else { throw corrupt(event, "not every step succeeded") }
             status = .completed
@@ -155,6 +156,12 @@ public struct SagaStateMachine: Sendable {
             try finishProbe(event)
         case .compensationSucceeded, .compensationFailed, .compensationUnknown:
             try finishCompensation(event)
+        case .stepWaiting:
+            try beginWait(event)
+        case .stepSignalled:
+            try applySignal(event)
+        case .stepWaitTimedOut, .stepTimerFired:
+            try endWait(event)
         }
         lastSeq = event.seq
     }
@@ -225,7 +232,7 @@ public struct SagaStateMachine: Sendable {
         }
     }
 
-    private func corrupt(_ event: SagaEvent, _ message: String) -> SagaError {
+    func corrupt(_ event: SagaEvent, _ message: String) -> SagaError {
         let on = event.step.map { " (step \($0))" } ?? ""
         return SagaError(
             .corruptJournal,
@@ -235,7 +242,7 @@ public struct SagaStateMachine: Sendable {
         )
     }
 
-    private func stepIndex(_ event: SagaEvent) throws(SagaError) -> Int {
+    func stepIndex(_ event: SagaEvent) throws(SagaError) -> Int {
         guard let name = event.step, let i = index[name] else {
             throw corrupt(event, "no such step in the saga's definition")
         }
@@ -399,7 +406,7 @@ public struct SagaStateMachine: Sendable {
     }
 
     /// The step took effect (its action succeeded, its probe found the effect, or a person did it by hand).
-    private mutating func markSucceeded(_ i: Int, output: JSONValue?, seq: Int) {
+    mutating func markSucceeded(_ i: Int, output: JSONValue?, seq: Int) {
         steps[i].succeeded = true
         steps[i].unresolvedUnknown = false
         steps[i].needsProbe = false
@@ -412,12 +419,12 @@ public struct SagaStateMachine: Sendable {
     }
 
     /// Whether the step used up its attempts: those since its last intervention, less the interrupted ones.
-    private func forwardExhausted(_ i: Int) -> Bool {
+    func forwardExhausted(_ i: Int) -> Bool {
         let used = steps[i].attempts - steps[i].attemptBase - (steps[i].interruptions - steps[i].interruptionBase)
         return used >= (steps[i].attemptBudget ?? definition.steps[i].retry.maxAttempts)
     }
 
-    private func retryTime(after event: SagaEvent, policy: RetryPolicy, attempt: Int, step: String, phase: StepPhase) -> Date {
+    func retryTime(after event: SagaEvent, policy: RetryPolicy, attempt: Int, step: String, phase: StepPhase) -> Date {
         let unit = SagaStateMachine.jitterUnit(sagaID: sagaID, step: step, phase: phase, attempt: attempt)
         var millis = SagaDuration.milliseconds(policy.delay(afterAttempt: attempt, unit: unit))
         if let after = event.retryAfterMs { millis = max(millis, Int64(after)) }
@@ -452,6 +459,8 @@ public struct SagaStateMachine: Sendable {
         switch status {
         case .completed, .compensated, .failed, .needsIntervention:
             return []
+        case .waiting:
+            return decideForward(now: now)
         case .compensating:
             return decideCompensation(now: now)
         case .pending, .running:
@@ -502,7 +511,11 @@ public struct SagaStateMachine: Sendable {
         }
         var decisions: [SagaDecision] = []
         var wake: Date?
-        for (i, s) in steps.enumerated() where !s.succeeded && s.inFlight == nil {
+        if let waits = waitDecisions(now: now) {
+            decisions.append(contentsOf: waits.decisions)
+            wake = waits.wake
+        }
+        for (i, s) in steps.enumerated() where !s.succeeded && s.inFlight == nil && s.waitingAttempt == nil {
             let step = definition.steps[i]
             if s.attempts == 0 {
                 let ready = step.after.allSatisfy { state(of: $0)?.succeeded ?? false }

@@ -62,6 +62,12 @@ public struct StepState: Sendable, Hashable {
     var interruptionBase = 0
     var compensationInterruptionBase = 0
     var probeInterruptionBase = 0
+    /// The attempt that is waiting for its signal (its `step.waiting` is journaled), and until when: see
+    /// `SagaStateMachine+Waits.swift`.
+    public internal(set) var waitingAttempt: Int?
+    public internal(set) var waitingUntil: Date?
+    /// A signal journaled for the attempt in flight before its action's call returned: applied when it does.
+    public internal(set) var earlySignal: SagaEvent?
 
     init(name: String) { self.name = name }
 
@@ -72,6 +78,7 @@ public struct StepState: Sendable, Hashable {
     public var status: String {
         if compensated { return compensationSkipped ? "compensation_skipped" : "compensated" }
         if compensationExhausted { return "compensation_failed" }
+        if waitingAttempt != nil { return "waiting" }
         if let f = inFlight {
             switch f.phase {
             case .action: return "running"
@@ -105,6 +112,8 @@ public struct StepState: Sendable, Hashable {
             && a.interruptionBase == b.interruptionBase
             && a.compensationInterruptionBase == b.compensationInterruptionBase
             && a.probeInterruptionBase == b.probeInterruptionBase
+            && a.waitingAttempt == b.waitingAttempt && a.waitingUntil == b.waitingUntil
+            && a.earlySignal == b.earlySignal
     }
 
     public func hash(into hasher: inout Hasher) {

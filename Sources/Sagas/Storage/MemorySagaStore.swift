@@ -3,8 +3,8 @@ public import Foundation
 /// A store that keeps everything in memory: for tests, and for embedders who don't need durability.
 ///
 /// Nothing survives the process. It keeps the same contract as the durable stores.
-public actor MemorySagaStore: SagaStorePurging {
-    private var records: [String: SagaRecord] = [:]
+public actor MemorySagaStore: SagaStorePurging, SagaStoreWaits {
+    var records: [String: SagaRecord] = [:]
     private var journals: [String: [SagaEvent]] = [:]
     private var order: [String] = []
     /// Webhook subscriptions, deliveries and the journal's commit order (`MemorySagaStore+Webhooks.swift`).
@@ -13,6 +13,8 @@ public actor MemorySagaStore: SagaStorePurging {
     var exclusiveKeys = ExclusiveKeyQueues()
     /// Named limits (`MemorySagaStore+Limits.swift`).
     var limits = MemoryLimitState()
+    /// Wake times of the waiting sagas (`MemorySagaStore+Waits.swift`).
+    var wakeTimes: [String: Date] = [:]
 
     public init() {}
 
@@ -50,6 +52,7 @@ public actor MemorySagaStore: SagaStorePurging {
 
     public func claimNext(owner: String, now: Date, leaseUntil: Date, limit: Int) throws -> [SagaRecord] {
         var claimed: [SagaRecord] = []
+        wakeDue(now: now)
         for id in order where claimed.count < limit {
             guard var record = records[id], record.status.isRunnable else { continue }
             if record.owner != nil, let expires = record.leaseExpiresAt, expires > now { continue }
@@ -166,6 +169,8 @@ public actor MemorySagaStore: SagaStorePurging {
             record.cancelRequestedAt = at
             record.cancelReason = reason
             records[sagaID] = record
+            wake(sagaID, at: at)
+            record = records[sagaID] ?? record
         }
         return record
     }

@@ -16,6 +16,9 @@ public enum Template {
         case stepKey(step: String)
         /// `${step.key}`: the idempotency key of the attempt running (`SAGA/STEP/PHASE`). Always known.
         case currentKey
+        /// `${step.token}`: the callback token of the attempt running, in the action of a step with `await`. A
+        /// credential: it is redacted like a secret from everything journaled or logged.
+        case currentToken
         /// `${saga.id}`.
         case sagaID
         /// `${saga.workflow}`.
@@ -33,6 +36,7 @@ public enum Template {
             case .stepOutput(let step, let path): (["steps", step, "output"] + path).joined(separator: ".")
             case .stepKey(let step): "steps.\(step).key"
             case .currentKey: "step.key"
+            case .currentToken: "step.token"
             case .sagaID: "saga.id"
             case .sagaWorkflow: "saga.workflow"
             case .environment(let name): "env.\(name)"
@@ -43,7 +47,7 @@ public enum Template {
         /// A value that is always there: a key, the saga's id or workflow.
         public var isAlwaysKnown: Bool {
             switch self {
-            case .stepKey, .currentKey, .sagaID, .sagaWorkflow: true
+            case .stepKey, .currentKey, .currentToken, .sagaID, .sagaWorkflow: true
             default: false
             }
         }
@@ -254,10 +258,10 @@ public enum Template {
             }
             return .stepOutput(step: parts[1], path: Array(parts.dropFirst(3)))
         case "step":
-            guard parts.count == 2, parts[1] == "key" else {
-                throw SyntaxError(message: "template '${\(body)}': the step root has 'key'", offset: offset)
+            guard parts.count == 2, parts[1] == "key" || parts[1] == "token" else {
+                throw SyntaxError(message: "template '${\(body)}': the step root has 'key' and 'token'", offset: offset)
             }
-            return .currentKey
+            return parts[1] == "key" ? .currentKey : .currentToken
         case "saga":
             guard parts.count == 2, parts[1] == "id" || parts[1] == "workflow" else {
                 throw SyntaxError(message: "template '${\(body)}': the saga root has 'id' and 'workflow'", offset: offset)
@@ -312,6 +316,8 @@ public enum Template {
         /// The step and phase of the attempt (for `${step.key}`).
         public var step: String?
         public var phase: StepPhase?
+        /// The attempt's callback token (for `${step.token}`), in a step with `await`.
+        public var token: String?
 
         public init(
             input: JSONValue,
@@ -320,8 +326,10 @@ public enum Template {
             workflow: String,
             environment: [String: String],
             step: String? = nil,
-            phase: StepPhase? = nil
+            phase: StepPhase? = nil,
+            token: String? = nil
         ) {
+            self.token = token
             self.input = input
             self.outputs = outputs
             self.sagaID = sagaID
@@ -435,6 +443,18 @@ public enum Template {
                 throw SagaError(.templateError, "template ${step.key} is used outside an attempt", sagaID: context.sagaID)
             }
             return .string(SagaStateMachine.idempotencyKey(sagaID: context.sagaID, step: step, phase: context.phase ?? .action))
+        case .currentToken:
+            guard let token = context.token else {
+                throw SagaError(
+                    .templateError,
+                    "template ${step.token} is used outside the action of a step with 'await'",
+                    sagaID: context.sagaID,
+                    step: context.step
+                )
+            }
+            // A credential: whatever echoes it back (an output, an error) is journaled with it redacted.
+            secrets.append(token)
+            return .string(token)
         case .sagaID:
             return .string(context.sagaID)
         case .sagaWorkflow:

@@ -22,6 +22,12 @@ extension SagaPlan {
             "notCompensated": .array(notCompensated.map { .object(["step": .string($0.step), "reason": .string($0.reason)]) }),
             "probedFirst": .array(probedFirst.map { .string($0) }),
             "inFlight": .array(inFlight.map { .string($0) }),
+            "waits": .array(waits.map {
+                .object([
+                    "step": .string($0.step), "attempt": .integer($0.attempt), "for": .string($0.waitsFor),
+                    "until": .string(SagaTime.format($0.until)),
+                ])
+            }),
             "wouldNeedIntervention": .array(wouldNeedIntervention.map { .string($0) }),
             "forward": .array(forward.map { .array($0.map { .string($0) }) }),
             "ifStepFails": .array(ifStepFails.map {

@@ -31,6 +31,18 @@ public struct SagaPlan: Sendable, Hashable {
     public var ifStepFails: [IfStepFails]
     /// The named limits and exclusive keys the saga needs.
     public var needs = Needs()
+    /// The steps waiting now (for a signal or a timer), each with its attempt and deadline: a cancel ends each wait at
+    /// once (`SagaStateMachine+Waits.swift`).
+    public var waits: [Wait] = []
+
+    /// A step that waits.
+    public struct Wait: Sendable, Hashable {
+        public var step: String
+        public var attempt: Int
+        /// `signal` or `timer`.
+        public var waitsFor: String
+        public var until: Date
+    }
 
     /// A compensation that would run.
     public struct Compensation: Sendable, Hashable {

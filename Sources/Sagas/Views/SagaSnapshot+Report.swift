@@ -66,9 +66,10 @@ extension SagaSnapshot {
                         "probeAttempts": .integer(s.probeAttempts),
                         "output": s.output ?? .null,
                         "error": s.lastError.map { .string($0) } ?? .null,
-                    ])
+                    ].merging(s.waitJSON) { a, _ in a })
                 }
             )
+            o["waits"] = state.waitsJSON
             o["interventions"] = .array(
                 state.interventions.map { i in
                     var item: [String: JSONValue] = [

@@ -110,6 +110,8 @@ extension WorkflowDecoder {
                 error("missing required field 'name' in \(where_)", at: spec.location)
             }
             if let input = m["input"] { checkDuplicateKeys(in: input.value, field: "input") }
+        case .sleep, .sleepUntil:
+            timerSpec(spec, kind: kind, field: field, step: step, phase: phase)
         }
         let url = kind == .http ? spec.member("url")?.value.location : nil
         checkTemplates(in: spec, field: field, phase: phase, url: url, into: &decoded)

@@ -189,7 +189,7 @@ struct WorkflowDecoder {
     ]
     static let stepKeys = [
         "name", "action", "compensation", "probe", "retry", "compensationRetry", "timeout", "after", "kind",
-        "description", "limit",
+        "description", "limit", "await",
     ]
 
     /// Decodes the whole document; the definition is meaningful only when no error was reported.
@@ -506,6 +506,7 @@ struct WorkflowDecoder {
         }
         if let member = m["description"] { _ = string(member.value, field: "description") }
         if let member = m["limit"] { stepLimit(member.value, into: &decoded) }
+        if let member = m["await"] { decoded.step.awaits = stepAwait(member.value, step: label) }
         return decoded
     }
 }

@@ -125,6 +125,7 @@ public enum WorkflowLoader {
         if let decoded {
             decoder.validate(decoded.steps)
             decoder.checkTemplateUse(decoded.steps, input: decoded.definition.input)
+            decoder.checkWaits(decoded.steps)
         }
         let diagnostics = sortedAndCapped(decoder.diagnostics)
         let hasErrors = diagnostics.contains { $0.severity == .error }
