@@ -173,7 +173,7 @@ struct BenchCommand: SagaSubcommand {
             let engine = SagaEngine(store: MemorySagaStore(), logger: logger)
             let task = reporter.start()
             report = try await CLI.guarded {
-                try await observability.run(engine, logger: logger) {
+                try await observability.run(engine, logger: logger) { [workload] in
                     try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
                 }
             }
@@ -183,7 +183,7 @@ struct BenchCommand: SagaSubcommand {
             let engine = SagaEngine(store: store, logger: logger)
             let task = reporter.start()
             report = try await CLI.guarded {
-                try await observability.run(engine, logger: logger) {
+                try await observability.run(engine, logger: logger) { [workload] in
                     try await SagaBenchmark.run(
                         mode, workload: workload, engine: engine, counters: counters, statistics: Self.statistics(store)
                     )
