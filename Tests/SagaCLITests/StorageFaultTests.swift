@@ -201,7 +201,7 @@ struct StorageFaultTests {
 
     @Test(.enabled(if: TmpfsMount.available, "needs root and mount"))
     func aFullDiskStopsWritesAndLosesNothingAcknowledged() async throws {
-        let disk = try TmpfsMount(kilobytes: 384)
+        let disk = try TmpfsMount(kilobytes: 512)
         let box = try CLISandbox()
         try CrashSuite.writeWorkflow(box)
         let database = "\(disk.path)/saga.db"

@@ -237,7 +237,7 @@ struct SQLiteSagaStoreTests {
         let path = folder.path("saga.db")
         var acknowledged = 1
         do {
-            let store = try SQLiteSagaStore(path: path, configuration: .init(maxPageCount: 40))
+            let store = try SQLiteSagaStore(path: path, configuration: .init(maxPageCount: 60))
             try await F.create(F.record(id: "a"), in: store)
             _ = try await store.claim(sagaID: "a", owner: "w1", now: F.time(0), leaseUntil: F.time(100))
             let big = JSONValue.string(String(repeating: "x", count: 3_000))
