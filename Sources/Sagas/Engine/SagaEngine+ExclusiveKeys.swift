@@ -23,29 +23,7 @@ extension SagaEngine {
     ) throws(SagaError) -> [String] {
         var keys: [String] = []
         for template in definition.exclusive {
-            let context = Template.Context(
-                input: input, outputs: [:], sagaID: sagaID, workflow: definition.name, environment: [:]
-            )
-            let value: JSONValue
-            do {
-                value = try Template.resolve(.string(template), in: context).value
-            } catch {
-                throw SagaError(
-                    .invalidInput,
-                    "the exclusive key \(template) of workflow \(definition.reference) cannot be evaluated: "
-                        + "\(error.message); nothing was journaled",
-                    sagaID: sagaID
-                )
-            }
-            let key = value.stringValue ?? value.jsonString
-            guard !key.isEmpty, key.count <= SagaDefinition.maxKeyLength else {
-                throw SagaError(
-                    .invalidInput,
-                    "an exclusive key of workflow \(definition.reference) must be 1 to "
-                        + "\(SagaDefinition.maxKeyLength) characters, got \(key.count); nothing was journaled",
-                    sagaID: sagaID
-                )
-            }
+            let key = try businessKey(template, of: definition, input: input, sagaID: sagaID, name: "exclusive key")
             if !keys.contains(key) { keys.append(key) }
         }
         return keys

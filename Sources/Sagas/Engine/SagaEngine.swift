@@ -303,11 +303,14 @@ public final class SagaEngine: Service, Sendable {
     ///
     /// - Throws: `.invalidInput` when the template names a value the input lacks, or the key is longer than
     ///   `SagaDefinition.maxKeyLength`.
+    ///
+    /// `name` says which key it is in the errors (`key`, `exclusive key`).
     static func businessKey(
         _ template: String,
         of definition: SagaDefinition,
         input: JSONValue,
-        sagaID: String
+        sagaID: String,
+        name: String = "key"
     ) throws(SagaError) -> String {
         let context = Template.Context(
             input: input, outputs: [:], sagaID: sagaID, workflow: definition.name, environment: [:]
@@ -318,7 +321,7 @@ public final class SagaEngine: Service, Sendable {
         } catch {
             throw SagaError(
                 .invalidInput,
-                "the key \(template) of workflow \(definition.reference) cannot be evaluated: \(error.message); "
+                "the \(name) \(template) of workflow \(definition.reference) cannot be evaluated: \(error.message); "
                     + "nothing was journaled",
                 sagaID: sagaID
             )
@@ -327,7 +330,7 @@ public final class SagaEngine: Service, Sendable {
         guard !key.isEmpty, key.count <= SagaDefinition.maxKeyLength else {
             throw SagaError(
                 .invalidInput,
-                "the key of workflow \(definition.reference) must be 1 to \(SagaDefinition.maxKeyLength) characters, "
+                "the \(name) of workflow \(definition.reference) must be 1 to \(SagaDefinition.maxKeyLength) characters, "
                     + "got \(key.count); nothing was journaled",
                 sagaID: sagaID
             )
