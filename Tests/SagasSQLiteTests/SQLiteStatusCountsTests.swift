@@ -95,6 +95,8 @@ import Testing
             try db.execute(sql: "DELETE FROM sagas WHERE id = (SELECT MIN(id) FROM sagas WHERE status = 'compensated')")
             try db.execute(sql: "UPDATE sagas SET status = 'zzz-from-a-newer-version' WHERE id = (SELECT MIN(id) FROM sagas WHERE status = 'running')")
             try db.execute(sql: "UPDATE sagas SET status = 'aaa-damaged' WHERE id = (SELECT MIN(id) FROM sagas WHERE status = 'compensated')")
+            // Between two known statuses ('completed' < 'd…' < 'failed'): found by a middle range.
+            try db.execute(sql: "UPDATE sagas SET status = 'd-damaged' WHERE id = (SELECT MAX(id) FROM sagas WHERE status = 'completed')")
         }
         try queue.close()
         try await Self.expectAgree(store, path, "after repairs by hand")
