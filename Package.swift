@@ -161,13 +161,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The example shop's server, a library so that tests can run it in-process.
+        // The example shop's server (on Hummingbird), a library so that tests can run it in-process.
         .target(
             name: "SagaExampleShopKit",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,4 @@
 import Foundation
-import NIOCore
-import NIOHTTP1
-import NIOPosix
 import Synchronization
 
 /// A small shop service for the order saga over HTTP (`Workflows/shop-order.json`), for demos and tests.
@@ -87,7 +84,8 @@ public final class ExampleShop: Sendable {
         /// was unknown names them by key.
         var idsByKey: [String: String] = [:]
         var counter = 0
-        var channel: (any Channel)?
+        /// The running server (`start`), stopped by `stop`.
+        var server: ExampleShopServer?
     }
 
     private let state: Mutex<State>
@@ -107,34 +105,28 @@ public final class ExampleShop: Sendable {
         state.withLock { $0.control = control }
     }
 
-    /// Starts listening on 127.0.0.1.
+    /// Starts listening on 127.0.0.1 (a Hummingbird server: `ExampleShopServer`).
     ///
     /// - Parameter port: 0 picks a free port.
     /// - Returns: the port.
     public func start(port: Int = 0) async throws -> Int {
-        let shop = self
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(ShopHandler(shop: shop))
-                }
-            }
-            .bind(host: "127.0.0.1", port: port)
-            .get()
-        state.withLock { $0.channel = channel }
-        return channel.localAddress?.port ?? port
+        let server = ExampleShopServer(shop: self)
+        let bound = try await server.start(port: port)
+        let previous = state.withLock { s -> ExampleShopServer? in
+            defer { s.server = server }
+            return s.server
+        }
+        await previous?.stop()
+        return bound
     }
 
-    /// Stops listening.
+    /// Stops listening; requests that hang end too.
     public func stop() async throws {
-        let channel = state.withLock { s -> (any Channel)? in
-            defer { s.channel = nil }
-            return s.channel
+        let server = state.withLock { s -> ExampleShopServer? in
+            defer { s.server = nil }
+            return s.server
         }
-        try await channel?.close()
+        await server?.stop()
     }
 
     // MARK: Handling
@@ -319,47 +311,5 @@ public final class ExampleShop: Sendable {
             out[name] = value
         }
         return out
-    }
-}
-
-/// Collects a request, asks the shop, writes the reply (or nothing, for a hanging route).
-final class ShopHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    let shop: ExampleShop
-    var head: HTTPRequestHead?
-    var body = ByteBuffer()
-
-    init(shop: ExampleShop) {
-        self.shop = shop
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            body.clear()
-        case .body(var chunk):
-            body.writeBuffer(&chunk)
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            let text = body.readString(length: body.readableBytes) ?? ""
-            guard let reply = shop.handle(method: head.method.rawValue, uri: head.uri, headers: Array(head.headers), body: text)
-            else { return }
-            var headers = HTTPHeaders(reply.headers)
-            headers.replaceOrAdd(name: "Content-Length", value: String(reply.body.utf8.count))
-            let keepAlive = head.isKeepAlive
-            headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-            let status = HTTPResponseStatus(statusCode: reply.status)
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.body)))), promise: nil)
-            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive {
-                let channel = context.channel
-                done.whenComplete { _ in channel.close(promise: nil) }
-            }
-        }
     }
 }
