@@ -441,7 +441,7 @@ enum FlushProbe {
             #endif
             guard written == 4096, synced == 0 else { return 0 }
             let d = clock.now - t0
-            samples.append(Double(d.components.attoseconds) / 1e12 + Double(d.components.seconds) * 1e6)
+            samples.append(SagaDuration.seconds(d) * 1e6)
         }
         samples.sort()
         return samples[samples.count / 2]
@@ -490,5 +490,5 @@ private final class ProgressLine: Sendable {
 }
 
 private func SagaBenchmarkSeconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    SagaDuration.seconds(d)
 }

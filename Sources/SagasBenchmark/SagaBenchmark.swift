@@ -323,7 +323,7 @@ public enum SagaBenchmark {
                         let record = try await engine.execute(definition, input: inputs[i])
                         let elapsed = clock.now - t0
                         counters.finished.add(1, ordering: .relaxed)
-                        mine.append((record.status, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+                        mine.append((record.status, SagaDuration.seconds(elapsed)))
                     }
                     return mine
                 }
@@ -463,7 +463,7 @@ public enum SagaBenchmark {
     }
 
     static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        SagaDuration.seconds(d)
     }
 }
 

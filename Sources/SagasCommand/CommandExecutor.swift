@@ -473,7 +473,7 @@ enum ChildProcess {
     }
 
     private static func milliseconds(_ d: Duration) -> Int {
-        Int(d.components.seconds) * 1000 + Int(d.components.attoseconds / 1_000_000_000_000_000)
+        Int(SagaDuration.milliseconds(d))
     }
 
     /// Writes stdin and reads stdout and stderr until the child exited and both closed (or `drain` passed since its

@@ -275,6 +275,6 @@ extension SagaStore where Self == SQLiteSagaStore {
 extension Duration {
     /// The duration in seconds, as a `Double`.
     var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
+        SagaDuration.seconds(self)
     }
 }

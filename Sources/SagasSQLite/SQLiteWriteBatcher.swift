@@ -196,8 +196,7 @@ final class SQLiteWriteBatcher: Sendable {
             let busy = ended - started
             state.withLock { state in
                 state.lastAlone = batch.count == 1 ? batch[0].saga.map { ($0, ended) } : nil
-                state.stats.transactionSeconds += Double(busy.components.seconds)
-                    + Double(busy.components.attoseconds) * 1e-18
+                state.stats.transactionSeconds += SagaDuration.seconds(busy)
                 state.stats.commits += 1
                 state.stats.writes += batch.count
                 state.stats.eventRows += batch.reduce(0) { $0 + $1.events }

@@ -1,4 +1,5 @@
 public import Foundation
+import Sagas
 import Synchronization
 
 /// A clock that moves only when a test advances it, and a wall clock that moves with it: inject both into an engine
@@ -43,8 +44,7 @@ public final class ManualClock: Clock, Sendable {
     /// Wall-clock time: `start` plus how far the clock has been advanced.
     public var date: Date {
         let offset = now.offset
-        let (seconds, attoseconds) = offset.components
-        return start.addingTimeInterval(Double(seconds) + Double(attoseconds) / 1e18)
+        return start.addingTimeInterval(SagaDuration.seconds(offset))
     }
 
     /// ``date`` as the closure an engine takes for `now`.

@@ -61,8 +61,7 @@ extension RetryPolicy {
     /// The policy as a workflow file writes it, every field written out.
     var json: JSONValue {
         let coefficient: JSONValue =
-            backoffCoefficient.rounded() == backoffCoefficient && abs(backoffCoefficient) < 1e15
-            ? .integer(Int(backoffCoefficient)) : .number(backoffCoefficient)
+            JSONValue.exactInteger(backoffCoefficient).map(JSONValue.integer) ?? .number(backoffCoefficient)
         return .object([
             "maxAttempts": .integer(maxAttempts),
             "initialInterval": .string(SagaDuration.exact(initialInterval)),

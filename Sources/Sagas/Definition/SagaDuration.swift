@@ -62,6 +62,12 @@ public enum SagaDuration {
         return m % 60 == 0 ? "\(m / 60)h" : "\(m / 60)h\(m % 60)m"
     }
 
+    /// A duration in seconds, as a `Double` (for rates, histograms and reports; not for journal times).
+    public static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     /// Whole milliseconds in a duration, saturating at the ends of Int64 (a `Duration` holds more).
     public static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components

@@ -20,16 +20,26 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue {
+    /// The largest magnitude below which every whole `Double` is exact: 2^53.
+    static let exactIntegerLimit: Double = 9_007_199_254_740_992
+
+    /// `d` as an `Int` when it is a whole number that a `Double` holds exactly (|d| < 2^53); `nil` otherwise. The
+    /// one rule for "a whole number" in type names, schema checks, integer reads and printing.
+    public static func exactInteger(_ d: Double) -> Int? {
+        guard d.isFinite, d.rounded() == d, abs(d) < exactIntegerLimit else { return nil }
+        return Int(d)
+    }
+
     /// The value's JSON type name, as JSON Schema spells it (`integer` for whole numbers).
     public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
         case .integer: "integer"
-        case .number(let d): d.rounded() == d && abs(d) < 1e15 ? "integer" : "number"
+        case .number(let d): JSONValue.exactInteger(d) != nil ? "integer" : "number"
         case .decimal(let text):
             !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) ? "integer"
-                : Double(text).map { $0.rounded() == $0 && abs($0) < 1e15 } == true ? "integer" : "number"
+                : Double(text).flatMap(JSONValue.exactInteger) != nil ? "integer" : "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
@@ -44,11 +54,10 @@ extension JSONValue {
     public var intValue: Int? {
         switch self {
         case .integer(let i): return i
-        case .number(let d) where d.rounded() == d && abs(d) < 9e15: return Int(d)
+        case .number(let d): return JSONValue.exactInteger(d)
         case .decimal(let text):
             if let i = Int(text) { return i }
-            guard let d = Double(text), d.rounded() == d, abs(d) < 9e15 else { return nil }
-            return Int(d)
+            return Double(text).flatMap(JSONValue.exactInteger)
         default: return nil
         }
     }
@@ -136,8 +145,8 @@ extension JSONValue {
         case .number(let d):
             if d.isNaN || d.isInfinite {
                 out.append(contentsOf: "null".utf8)
-            } else if d.rounded() == d && abs(d) < 1e15 {
-                out.append(contentsOf: String(Int(d)).utf8)
+            } else if let whole = JSONValue.exactInteger(d) {
+                out.append(contentsOf: String(whole).utf8)
             } else {
                 out.append(contentsOf: "\(d)".utf8)
             }

@@ -29,7 +29,7 @@ extension JSONNode {
         case .null: .null
         case .bool(let b): .bool(b)
         case .integer(let i): .integer(i)
-        case .number(let d): d.rounded() == d && abs(d) < 1e15 ? .integer(Int(d)) : .number(d)
+        case .number(let d): JSONValue.exactInteger(d).map(JSONValue.integer) ?? .number(d)
         case .decimal(let text): .decimal(text)
         case .string(let s): .string(s)
         case .array(let a): .array(a.map(\.plainValue))
