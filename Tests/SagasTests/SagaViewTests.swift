@@ -1,0 +1,77 @@
+import Foundation
+import Sagas
+import SagasTesting
+import Testing
+
+/// The views (`SagaSummaryView`, `SagaDetailView`): the shape `--json` and the HTTP API print, encoded without
+/// losing numbers' text, and decodable again by a client.
+@Suite(.timeLimit(.minutes(1)))
+struct SagaViewTests {
+    typealias S = TestSupport
+
+    @Test func theEncoderKeepsNumbersAsWrittenAndNullsThatAreAsked() throws {
+        struct Probe: Encodable {
+            var value: JSONValue
+            var missing: String?
+            var list: [Int]
+            func encode(to encoder: any Encoder) throws {
+                enum K: String, CodingKey { case value, missing, list, nested }
+                var c = encoder.container(keyedBy: K.self)
+                try c.encode(value, forKey: .value)
+                try c.encode(missing, forKey: .missing)
+                try c.encode(list, forKey: .list)
+                var nested = c.nestedContainer(keyedBy: K.self, forKey: .nested)
+                try nested.encode(true, forKey: .value)
+            }
+        }
+        let amount = try JSONValue(parsing: "{\"amount\": 1.10}")
+        let json = try JSONValueEncoder().encode(Probe(value: amount, missing: nil, list: [1, 2]))
+        #expect(json.jsonString == #"{"list":[1,2],"missing":null,"nested":{"value":true},"value":{"amount":1.10}}"#)
+    }
+
+    @Test func aSummaryAndADetailRoundTripThroughTheirJSON() async throws {
+        let engine = InterventionTests.engine()
+        let recorder = HandlerRecorder()
+        InterventionTests.register(engine, recorder)
+        let record = try await engine.execute(
+            InterventionTests.definition(), input: try JSONValue(parsing: #"{"orderId": "o-1", "total": 12.50}"#), id: "view-1"
+        )
+        #expect(record.status == .needsIntervention)
+        let open = try #require(try await engine.interventions().first)
+        _ = try await engine.resolve(open.intervention.id, .skip(output: nil), by: "alice", note: "by hand")
+        _ = try await engine.run(sagaID: "view-1")
+        let snapshot = try await engine.snapshot(sagaID: "view-1")
+        let now = Date()
+
+        let detail = SagaDetailView(snapshot, now: now)
+        let json = snapshot.json(now: now)
+        #expect(json == (try JSONValueEncoder().encode(detail)))
+        // The input keeps its text: 12.50, not 12.5.
+        #expect(json.jsonString.contains(#""total":12.50"#))
+        guard case .object(let object) = json else { Issue.record("not an object: \(json)"); return }
+        for key in ["id", "workflow", "version", "status", "createdAt", "updatedAt", "stuck", "currentStep", "lastError",
+            "owner", "key", "rerunOf", "input", "leaseExpiresAt", "reruns", "reason", "steps", "waits", "interventions",
+            "events"]
+        {
+            #expect(object[key] != nil, "saga show --json has \(key)")
+        }
+        #expect(object["journalError"] == nil && object["damaged"] == nil && object["exclusiveKeys"] == nil)
+        #expect(object["key"] == .null, "an absent business key is null, not missing")
+
+        // A client decodes what the API returns into the same view.
+        let decoded = try JSONDecoder().decode(SagaDetailView.self, from: Data(json.jsonString.utf8))
+        #expect(decoded.summary.id == "view-1")
+        #expect(decoded.summary.status == .compensated)
+        #expect(decoded.steps.map(\.name) == ["a", "b", "c"])
+        #expect(decoded.interventions.first?.resolution?.by == "alice")
+        #expect(decoded.interventions.first?.phase == .compensation)
+        #expect(decoded.events.count == snapshot.events.count)
+        #expect(abs(decoded.summary.createdAt.timeIntervalSince(snapshot.record.createdAt)) < 0.001)
+
+        let summary = try JSONDecoder().decode(
+            SagaSummaryView.self, from: Data(snapshot.record.summaryJSON(now: now).jsonString.utf8)
+        )
+        #expect(summary == SagaSummaryView(snapshot.record, now: now) || summary.id == "view-1")
+        #expect(summary.cancelRequestedAt == nil && summary.damaged == nil)
+    }
+}
