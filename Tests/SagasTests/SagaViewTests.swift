@@ -75,3 +75,32 @@ struct SagaViewTests {
         #expect(summary.cancelRequestedAt == nil && summary.damaged == nil)
     }
 }
+
+extension SagaViewTests {
+    @Test func anInterventionAndAWorkerRoundTripThroughTheirJSON() async throws {
+        let engine = InterventionTests.engine()
+        let recorder = HandlerRecorder()
+        InterventionTests.register(engine, recorder)
+        _ = try await engine.execute(InterventionTests.definition(), input: ["orderId": "o-2"], id: "view-2")
+        let summary = try #require(try await engine.interventions().first)
+        let now = Date()
+        let json = summary.json(now: now, maxAutomaticRetries: 5)
+        let view = try JSONDecoder().decode(SagaInterventionView.self, from: Data(json.jsonString.utf8))
+        #expect(view.saga == "view-2" && view.step == "b" && view.phase == .compensation)
+        #expect(view.automaticRetriesLeft == 5)
+        #expect(view.resolution == nil)
+        guard case .object(let object) = json else { Issue.record("not an object"); return }
+        #expect(object["lastError"] == .string("refund API down"))
+        #expect(object["resolution"] == nil, "an open intervention has no resolution key")
+
+        let worker = SagaWorkerSummary(
+            id: "host:42:n", host: "host", pid: 42, sagas: ["a", "b"], leaseExpiresAt: now, lastProgressAt: nil,
+            state: .live
+        )
+        let workerJSON = worker.json(now: now)
+        guard case .object(let w) = workerJSON else { Issue.record("not an object"); return }
+        #expect(w["held"] == 2 && w["pid"] == 42 && w["lastProgressAt"] == .null && w["state"] == "live")
+        let decoded = try JSONDecoder().decode(SagaWorkerSummary.self, from: Data(workerJSON.jsonString.utf8))
+        #expect(decoded.sagas == ["a", "b"] && decoded.pid == 42 && decoded.state == .live)
+    }
+}

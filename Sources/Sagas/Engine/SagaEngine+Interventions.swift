@@ -25,34 +25,11 @@ public struct InterventionSummary: Sendable, Hashable {
         max(0, (workflowMaxAutomaticRetries ?? maxAutomaticRetries) - automaticRetries)
     }
 
-    /// The object `saga interventions --json` prints; `automaticRetriesLeft` assumes the job's
-    /// `maxAutomaticRetries` (`--max-retries`, default 3) where the workflow sets none.
+    /// The object `saga interventions --json` prints (``SagaInterventionView``); `automaticRetriesLeft` assumes the
+    /// job's `maxAutomaticRetries` (`--max-retries`, default 3) where the workflow sets none.
     public func json(now: Date, maxAutomaticRetries: Int = ReconciliationPolicy().maxAutomaticRetries) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "id": .string(intervention.id),
-            "saga": .string(intervention.sagaID),
-            "workflow": .string(workflow),
-            "version": .integer(version),
-            "step": .string(intervention.step),
-            "phase": .string(intervention.phase.rawValue),
-            "reason": .string(intervention.reason),
-            "errors": .array(errors.map { .string($0) }),
-            "attempts": .integer(attempts),
-            "automaticRetries": .integer(automaticRetries),
-            "automaticRetriesLeft": .integer(automaticRetriesLeft(maxAutomaticRetries: maxAutomaticRetries)),
-            "openedAt": .string(SagaTime.format(intervention.openedAt)),
-            "ageSeconds": .integer(Int(max(0, now.timeIntervalSince(intervention.openedAt)))),
-            "actions": .array(intervention.actions.map { .string($0) }),
-            "suggestion": .string(suggestion),
-        ]
-        o["lastError"] = lastError.map { .string($0) } ?? .null
-        if let r = intervention.resolution {
-            o["resolution"] = .object([
-                "action": .string(r.action), "by": .string(r.by), "note": r.note.map { .string($0) } ?? .null,
-                "at": .string(SagaTime.format(r.at)),
-            ])
-        }
-        return .object(o)
+        let view = SagaInterventionView(self, now: now, maxAutomaticRetries: maxAutomaticRetries)
+        return (try? JSONValueEncoder().encode(view)) ?? .null
     }
 }
 

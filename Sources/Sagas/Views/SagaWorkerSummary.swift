@@ -6,9 +6,9 @@ public import Foundation
 /// worker that holds no saga right now is listed when it was seen within the last hour. A worker whose leases all
 /// expired is listed as `expired` (it stopped renewing: frozen, cut off, or dead) until another worker takes its
 /// sagas over; one that ran on this machine and whose process is gone is listed as `gone`.
-public struct SagaWorkerSummary: Sendable, Hashable {
+public struct SagaWorkerSummary: Codable, Sendable, Hashable {
     /// How a worker's leases look, as of a given time.
-    public enum State: String, Sendable, Hashable, CaseIterable {
+    public enum State: String, Codable, Sendable, Hashable, CaseIterable {
         /// At least one of its leases has not expired.
         case live
         /// All of its leases expired: the sagas pass to another worker at its next claim.
@@ -54,21 +54,41 @@ public struct SagaWorkerSummary: Sendable, Hashable {
         self.state = state
     }
 
-    /// The `--json` / HTTP shape: `{"id", "host", "pid", "state", "sagas": [...], "held", "leaseExpiresAt",
-    /// "lastProgressAt"}`.
+    /// The `--json` / HTTP shape (its `Encodable` encoding): `{"id", "host", "pid", "state", "sagas": [...],
+    /// "held", "leaseExpiresAt", "lastProgressAt", "since", "lastSeenAt"}`.
     public func json(now: Date) -> JSONValue {
-        var o: [String: JSONValue] = [:]
-        o["id"] = .string(id)
-        o["host"] = host.map { .string($0) } ?? .null
-        o["pid"] = pid.map { .integer(Int($0)) } ?? .null
-        o["state"] = .string(state.rawValue)
-        o["held"] = .integer(sagas.count)
-        o["sagas"] = .array(sagas.map { .string($0) })
-        o["leaseExpiresAt"] = leaseExpiresAt.map { .string(SagaTime.format($0)) } ?? .null
-        o["lastProgressAt"] = lastProgressAt.map { .string(SagaTime.format($0)) } ?? .null
-        o["since"] = since.map { .string(SagaTime.format($0)) } ?? .null
-        o["lastSeenAt"] = lastSeenAt.map { .string(SagaTime.format($0)) } ?? .null
-        return .object(o)
+        (try? JSONValueEncoder().encode(self)) ?? .null
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, host, pid, state, held, sagas, leaseExpiresAt, lastProgressAt, since, lastSeenAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(host, forKey: .host)
+        try c.encode(pid.map { Int($0) }, forKey: .pid)
+        try c.encode(state.rawValue, forKey: .state)
+        try c.encode(sagas.count, forKey: .held)
+        try c.encode(sagas, forKey: .sagas)
+        try c.encode(leaseExpiresAt.map(SagaTime.format), forKey: .leaseExpiresAt)
+        try c.encode(lastProgressAt.map(SagaTime.format), forKey: .lastProgressAt)
+        try c.encode(since.map(SagaTime.format), forKey: .since)
+        try c.encode(lastSeenAt.map(SagaTime.format), forKey: .lastSeenAt)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        pid = try c.decodeIfPresent(Int32.self, forKey: .pid)
+        state = try c.decode(State.self, forKey: .state)
+        sagas = try c.decode([String].self, forKey: .sagas)
+        leaseExpiresAt = try SagaTime.decodeIfPresent(c, .leaseExpiresAt)
+        lastProgressAt = try SagaTime.decodeIfPresent(c, .lastProgressAt)
+        since = try SagaTime.decodeIfPresent(c, .since)
+        lastSeenAt = try SagaTime.decodeIfPresent(c, .lastSeenAt)
     }
 
     /// The workers that hold leases on runnable sagas, from `leased` (the store's `leasedSagas`), most sagas first.
