@@ -104,3 +104,25 @@ extension SagaViewTests {
         #expect(decoded.sagas == ["a", "b"] && decoded.pid == 42 && decoded.state == .live)
     }
 }
+
+extension SagaViewTests {
+    @Test func statisticsListEveryStatusAndRoundTrip() throws {
+        let now = Date()
+        let stats = SagaStatistics(
+            byStatus: [.completed: 3, .needsIntervention: 1],
+            byWorkflow: [.init(workflow: "order", version: 1, status: .completed, count: 3)],
+            stuck: 0,
+            oldestInterventionAt: now.addingTimeInterval(-90),
+            finishedLastMinute: 2,
+            finishedLastHour: 3
+        )
+        let json = stats.json(now: now)
+        #expect(json["byStatus"]?["pending"] == 0, "a status with no saga is listed with 0")
+        #expect(json["byStatus"]?["needs_intervention"] == 1)
+        #expect(json["interventions"]?["oldestAgeSeconds"] == 90)
+        let view = try JSONDecoder().decode(SagaStatisticsView.self, from: Data(json.jsonString.utf8))
+        #expect(view.total == 4 && view.byWorkflow.first?.status == .completed && view.finished.lastHour == 3)
+        let empty = SagaStatistics().json(now: now)
+        #expect(empty["interventions"]?["oldestSince"] == .null && empty["interventions"]?["oldestAgeSeconds"] == .null)
+    }
+}
