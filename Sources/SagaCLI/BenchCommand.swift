@@ -223,6 +223,10 @@ struct BenchCommand: SagaSubcommand {
         benchLogger.logLevel = .error
         let logger = benchLogger
         let configuration = try CLI.guarded { try PostgresStoreConfiguration(url: db) }
+        if let ab {
+            try await runPostgresAB(mode: mode, workload: workload, configuration: configuration, rounds: ab, logger: logger)
+            return
+        }
         let observability = try BenchObservability(parsing: observe)
         let counters = SagaBenchmark.Counters()
         let reporter = ProgressLine(enabled: progress || isatty(STDERR_FILENO) == 1, total: sagas, unit: "sagas") {
