@@ -84,7 +84,7 @@ struct BenchCommand: SagaSubcommand {
     var limit: Int?
     @Flag(help: "Every saga takes an exclusive key of its own (issue 21).")
     var exclusive = false
-    @Option(help: "Run the workload without limits and keys (A) and with --limit/--exclusive (B), alternating, this many rounds each, on SQLite.")
+    @Option(help: "Run the workload without limits and keys (A) and with --limit/--exclusive (B), alternating, this many rounds each, on SQLite (or, with --store postgres, on schemas of their own).")
     var ab: Int?
 
     func execute() async throws {

@@ -145,6 +145,20 @@ struct PostgresLimitTests {
         #expect(try eventually(timeout: 30) { try box.show(next)["status"] == "completed" })
     }
 
+    @Test func benchABRunsOnPostgres() throws {
+        let box = try PostgresCLITests.sandbox()
+        let url = try #require(box.databaseURL)
+        let result = try box.run(["bench", "--store", "postgres", "--db", url, "--sagas", "20", "--concurrency", "8",
+                                  "--exclusive", "--limit", "4", "--ab", "1", "--json"])
+        #expect(result.status == 0, "\(result)")
+        let report = try result.json()
+        #expect((report["medianA"]?.doubleValue ?? 0) > 0 && (report["medianB"]?.doubleValue ?? 0) > 0, "\(report)")
+        #expect(report["store"] == "postgres", "\(report)")
+        // Each run's schema is dropped after it: the sandbox's own schema holds no sagas.
+        let list = try box.run(["list", "--json"])
+        #expect(list.status != 0 || (try? list.json().arrayValue?.count) == 0, "\(list)")
+    }
+
     @Test func killedNodesLeakNoKeyAndNothingOverlaps() throws {
         let box = try PostgresCLITests.sandbox()
         try ExclusiveKeyTests.writeWorkflow(box)
