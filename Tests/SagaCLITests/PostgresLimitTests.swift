@@ -145,6 +145,34 @@ struct PostgresLimitTests {
         #expect(try eventually(timeout: 30) { try box.show(next)["status"] == "completed" })
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"), "needs /usr/bin/curl"))
+    func theLimitGaugesCountEveryNode() throws {
+        let box = try PostgresCLITests.sandbox()
+        try NamedLimitTests.writeWorkflow(box, limit: #"{"concurrency": 1}"#)
+        let ids = try NamedLimitTests.submit(box, count: 4, sleep: "3")
+        #expect(ids.count == 4)
+        // Two nodes share the limit; the gauges of one of them count the other's slot and waiters too.
+        let other = try box.start(["worker", "--concurrency", "4", "--lease", "5s"])
+        let worker = try box.start(["worker", "--concurrency", "4", "--lease", "5s", "--metrics", "127.0.0.1:0"])
+        defer {
+            for w in [other, worker] { w.signal(SIGKILL) }
+            for w in [other, worker] { _ = w.wait(timeout: 10) }
+        }
+        var url: String?
+        #expect(eventually(timeout: 30) {
+            guard let line = worker.stderr.split(separator: "\n").first(where: { $0.hasPrefix("metrics on ") }) else { return false }
+            url = String(line.dropFirst("metrics on ".count))
+            return true
+        }, "\(worker.stderr)")
+        let endpoint = try #require(url)
+        var text = ""
+        #expect(eventually(timeout: 30) {
+            text = MetricsCLITests.fetch(endpoint) ?? ""
+            return MetricsCLITests.value(text, #"saga_limit_in_flight{limit="svc"}"#) == 1
+                && (MetricsCLITests.value(text, #"saga_limit_waiting{limit="svc"}"#) ?? 0) >= 1
+        }, "\(text)")
+    }
+
     @Test func benchABRunsOnPostgres() throws {
         let box = try PostgresCLITests.sandbox()
         let url = try #require(box.databaseURL)
