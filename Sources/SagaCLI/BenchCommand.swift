@@ -84,7 +84,7 @@ struct BenchCommand: SagaSubcommand {
     var limit: Int?
     @Flag(help: "Every saga takes an exclusive key of its own (issue 21).")
     var exclusive = false
-    @Option(help: "Run the workload without limits and keys (A) and with --limit/--exclusive (B), alternating, this many rounds each, on SQLite.")
+    @Option(help: "Run the workload without limits and keys (A) and with --limit/--exclusive (B), alternating, this many rounds each, on SQLite (or, with --store postgres, on schemas of their own).")
     var ab: Int?
 
     func execute() async throws {
@@ -223,6 +223,10 @@ struct BenchCommand: SagaSubcommand {
         benchLogger.logLevel = .error
         let logger = benchLogger
         let configuration = try CLI.guarded { try PostgresStoreConfiguration(url: db) }
+        if let ab {
+            try await runPostgresAB(mode: mode, workload: workload, configuration: configuration, rounds: ab, logger: logger)
+            return
+        }
         let observability = try BenchObservability(parsing: observe)
         let counters = SagaBenchmark.Counters()
         let reporter = ProgressLine(enabled: progress || isatty(STDERR_FILENO) == 1, total: sagas, unit: "sagas") {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Sagas
+import SagasPostgres
 import SagasSQLite
 
 struct PlanCommand: SagaSubcommand {
@@ -35,7 +36,10 @@ struct PlanCommand: SagaSubcommand {
 
     func execute() async throws {
         let logger = global.makeLogger(defaultLevel: .warning)
-        if input.input == nil, FileManager.default.fileExists(atPath: global.databasePath) {
+        if input.input == nil,
+            PostgresStoreConfiguration.isURL(global.databasePath)
+                || FileManager.default.fileExists(atPath: global.databasePath)
+        {
             let store = try await global.openStore(.read)
             let engine = EngineFactory.makeEngine(store: store, logger: logger)
             let found: SagaRecord? = try await CLI.guarded { try await store.saga(id: target) }
@@ -67,12 +71,17 @@ struct PlanCommand: SagaSubcommand {
         case .failure(let error):
             if error.code == .workflowNotFound {
                 throw CLIError(
-                    "no saga \(Output.truncate(target, 100)) in \(global.databasePath), and \(error.message)",
+                    "no saga \(Output.truncate(target, 100)) in \(databaseName), and \(error.message)",
                     exitCode: CLI.ExitCodes.notFound
                 )
             }
             return try CLI.guarded { () throws -> SagaDefinition in throw error }
         }
+    }
+
+    /// The database as messages name it: a PostgreSQL URL without its password.
+    private var databaseName: String {
+        (try? PostgresStoreConfiguration(url: global.databasePath).redactedURL) ?? global.databasePath
     }
 
     private func show(_ plan: SagaPlan) {

@@ -94,6 +94,8 @@ struct PostgresErrorMapper: Sendable {
                 "database \(name) is full (no space left on the server's disk); the write was not committed",
                 file: name
             )
+        case PostgresSchema.keyBusyState:
+            return SagaError(.keyBusy, message)
         case "55P03", "57014":
             return SagaError(.databaseLocked, "database \(name): \(message)", file: name)
         default:

@@ -32,13 +32,13 @@ extension PostgresSagaStore {
             s.bind(record.currentStep), s.bind(record.lastError), s.bind(record.cancelReason),
             s.bind(record.cancelRequestedAt.map(SagaTime.milliseconds)), s.bind(Int64(record.lastSeq)),
             s.bind(record.key), s.bind(record.rerunOf),
-        ]
+        ] + keyWaitValue(record, into: &s)
         s.append(
             """
             WITH inserted AS (
                 INSERT INTO \(schema.sagas) (id, workflow, version, definition, base_directory, input, status,
                     created_at, updated_at, owner, lease_expires_at, lease_epoch, current_step, last_error,
-                    cancel_reason, cancel_requested_at, last_seq, business_key, rerun_of)
+                    cancel_reason, cancel_requested_at, last_seq, business_key, rerun_of\(keyWaitColumn(record)))
                 VALUES (\(values.joined(separator: ", ")))
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
@@ -92,7 +92,7 @@ extension PostgresSagaStore {
         s.append(
             """
             UPDATE \(schema.sagas) SET owner = \(ownerMark), lease_expires_at = \(until), lease_epoch = lease_epoch + 1
-            WHERE id = \(id) AND \(PostgresSchema.runnable)
+            WHERE id = \(id) AND \(PostgresSchema.runnable) AND key_wait = 0
               AND (owner IS NULL OR owner = \(ownerMark) OR \(schema.lapsed(nowMark)))
             RETURNING \(schema.columns)
             """
@@ -119,7 +119,7 @@ extension PostgresSagaStore {
             """
             WITH free AS (
                 SELECT id, created_at, position FROM \(schema.sagas)
-                WHERE owner IS NULL AND \(PostgresSchema.runnable)
+                WHERE owner IS NULL AND \(PostgresSchema.runnable) AND key_wait = 0
                 ORDER BY created_at, position LIMIT \(limitMark) FOR UPDATE SKIP LOCKED
             ), expired AS (
                 SELECT id, created_at, position FROM \(schema.sagas)
@@ -317,13 +317,13 @@ extension PostgresSagaStore {
                     updated_at = COALESCE(\(updatedAt)::bigint, updated_at),
                     last_seq = \(lastSeq),
                     \(lease)
-                WHERE id = \(id) AND \(conditions)
+                WHERE id = \(id) AND \(conditions)\(keyLock(progress, id: id))
                 RETURNING id
             )
             """
         )
         if events.isEmpty {
-            s.append(" SELECT count(*) FROM updated")
+            s.append(" SELECT (SELECT count(*) FROM updated)\(keyRelease(progress))")
         } else {
             let rows = PostgresRows.values(events, sagaID: sagaID, into: &s)
             s.append(
@@ -333,7 +333,7 @@ extension PostgresSagaStore {
                     SELECT v.* FROM updated, (VALUES \(rows)) AS v (saga_id, seq, at, type, step, payload)
                     RETURNING 1
                 )
-                SELECT (SELECT count(*) FROM updated) + 0 * (SELECT count(*) FROM journal)
+                SELECT (SELECT count(*) FROM updated) + 0 * (SELECT count(*) FROM journal)\(keyRelease(progress))
                 """
             )
         }

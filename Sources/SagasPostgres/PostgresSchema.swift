@@ -143,6 +143,7 @@ struct PostgresSchema: Sendable {
             workersMigration,
             wakeupMigration,
             waitsMigration,
+            limitsMigration,
         ]
     }
 

@@ -55,7 +55,7 @@ public enum SagaStoreConformance {
         Check(name: "concurrent appends from 50 sagas", body: concurrentAppends),
         Check(name: "concurrent creates and refused appends", body: concurrentMixedWrites),
         Check(name: "exclusive keys queue in submission order", body: exclusiveKeysQueueInSubmissionOrder),
-    ] + waitChecks
+    ] + waitChecks + limitChecks
 
     /// The names of every check, for `@Test(arguments:)`.
     public static var checkNames: [String] { checks.map(\.name) }
