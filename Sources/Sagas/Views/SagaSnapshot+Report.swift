@@ -41,6 +41,7 @@ extension SagaRecord {
         if let cancelRequestedAt {
             o["cancelRequestedAt"] = .string(SagaTime.format(cancelRequestedAt))
             o["cancelReason"] = cancelReason.map { .string($0) } ?? .null
+            if let cancelBy { o["cancelBy"] = .string(cancelBy) }
         }
         return .object(o)
     }
