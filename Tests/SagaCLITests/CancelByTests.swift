@@ -84,7 +84,9 @@ struct CancelByTests {
     }
 
     /// A request recorded before stores kept who asked (no `cancel_by`) is journaled without `by`, and shown.
-    @Test func aRequestWithoutWhoStillReads() throws {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"),
+                   "/usr/bin/sqlite3 is missing: it writes the older version's cancel request (apt-get install sqlite3)"))
+    func aRequestWithoutWhoStillReads() throws {
         let box = try CLISandbox()
         try box.writeWorkflow("waits", WaitCLITests.workflow())
         _ = try box.submit(["waits", "--id", "c-4"])
@@ -94,14 +96,9 @@ struct CancelByTests {
                 status = 'running', wake_at = NULL WHERE id = 'c-4';
             """
         let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = ["sqlite3", box.database, sql]
-        do {
-            try sqlite.run()
-        } catch {
-            Issue.record("sqlite3 is needed for this test: \(error)")
-            return
-        }
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [box.database, sql]
+        try sqlite.run()
         sqlite.waitUntilExit()
         #expect(sqlite.terminationStatus == 0)
         try box.workUntilIdle()
