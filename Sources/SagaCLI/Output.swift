@@ -89,7 +89,7 @@ enum Output {
         if !snapshot.reruns.isEmpty { out.append("  rerun as \(snapshot.reruns.joined(separator: ", "))") }
         if let reason = snapshot.state?.reason { out.append("  reason  \(withoutContext(reason, saga: r.id, step: nil))") }
         if r.isStuck(now: now) { out.append("  " + colored("stuck") + ": no worker holds this saga; start `saga worker` to resume it") }
-        if let cancel = r.cancelReason { out.append("  cancel requested: \(cancel)") }
+        if let cancel = r.cancelReason { out.append("  cancel requested: \(cancel)" + (r.cancelBy.map { " (by \($0))" } ?? "")) }
         out.append(contentsOf: snapshot.keyLines.map { "  " + $0 })
         if let state = snapshot.state {
             out.append("")
@@ -149,6 +149,7 @@ enum Output {
             if let note = data["note"]?.stringValue { words += ": " + truncate(note, 60) }
             detail.append(words)
         }
+        if e.type == .cancelRequested, let by = e.data?["by"]?.stringValue { detail.append("by " + truncate(by, 60)) }
         if let data = e.data, e.type == .sagaStarted, let input = data["input"] {
             detail.append("input " + truncate(input.jsonString, 60))
         }

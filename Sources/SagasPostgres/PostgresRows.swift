@@ -8,6 +8,8 @@ enum PostgresRows {
     static let epochColumn = 18
     /// The index of `position` in `columns`.
     static let positionColumn = 19
+    /// The index of `cancel_by` in `columns`.
+    static let cancelByColumn = 20
 
     /// A saga's record, its lease epoch and its creation position, from a row whose first columns are `columns`.
     static func record(_ row: PostgresRow) throws -> (record: SagaRecord, epoch: Int64, position: Int64) {
@@ -23,7 +25,7 @@ enum PostgresRows {
         } catch {
             throw SagaError(.databaseCorrupt, "saga \(id) has an input that is not JSON", sagaID: id)
         }
-        let record = SagaRecord(
+        var record = SagaRecord(
             id: id,
             workflow: try r[1].decode(String.self),
             version: try r[2].decode(Int.self),
@@ -43,6 +45,7 @@ enum PostgresRows {
             key: try r[16].decode(String?.self),
             rerunOf: try r[17].decode(String?.self)
         )
+        record.cancelBy = try r[cancelByColumn].decode(String?.self)
         return (record, try r[epochColumn].decode(Int64.self), try r[positionColumn].decode(Int64.self))
     }
 

@@ -27,7 +27,7 @@ struct PostgresSchema: Sendable {
         ].map { p + $0 }.joined(separator: ", ") + ", \(effective), "
             + [
                 "current_step", "last_error", "cancel_reason", "cancel_requested_at", "last_seq", "business_key",
-                "rerun_of", "lease_epoch", "position",
+                "rerun_of", "lease_epoch", "position", "cancel_by",
             ].map { p + $0 }.joined(separator: ", ")
     }
 
@@ -144,6 +144,7 @@ struct PostgresSchema: Sendable {
             wakeupMigration,
             waitsMigration,
             limitsMigration,
+            cancelActorsMigration,
         ]
     }
 

@@ -9,18 +9,18 @@ enum SQLiteRows {
     static let columns = """
         id, workflow, version, definition_digest, base_directory, input, status, created_at, updated_at, owner, \
         lease_expires_at, current_step, last_error, cancel_reason, cancel_requested_at, last_seq, business_key, \
-        rerun_of
+        rerun_of, cancel_by
         """
 
     /// How many columns `columns` has: a query may add more after them (`rowid AS row_order`).
-    static let columnCount = 18
+    static let columnCount = 19
 
     /// The runnable statuses, spelled exactly as the condition of the partial index `sagas_runnable`, so that
     /// SQLite may use it (`INDEXED BY sagas_runnable` makes it).
     static let runnable = "(status = 'pending' OR status = 'running' OR status = 'compensating')"
 
     static let insertSagaSQL = """
-        INSERT INTO sagas (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO sagas (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static let insertEvent = """
@@ -97,6 +97,7 @@ enum SQLiteRows {
         try insert.bind(16, record.lastSeq)
         try insert.bind(17, record.key)
         try insert.bind(18, record.rerunOf)
+        try insert.bind(19, record.cancelBy)
         try insert.run()
     }
 
@@ -195,6 +196,7 @@ enum SQLiteRows {
             key: reader.optional(16, "business_key"),
             rerunOf: reader.optional(17, "rerun_of")
         )
+        record.cancelBy = reader.optional(18, "cancel_by")
         if !reader.problems.isEmpty {
             record.damage = "saga \(sagaName): damaged row: " + reader.problems.joined(separator: "; ")
         }

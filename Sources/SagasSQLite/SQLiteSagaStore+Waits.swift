@@ -31,15 +31,19 @@ extension SQLiteSagaStore: SagaStoreWaits {
 
     /// Makes the waiting sagas whose wake time has come runnable (`running`, no owner), in the claim's
     /// transaction: one probe of `sagas_waiting` when none is due.
+    ///
+    /// `INDEXED BY`: left to itself, SQLite reads every waiting saga through `sagas_status_created (status=?)` and
+    /// each one's row to compare `wake_at`, in every claim: with 10,000 sagas waiting, that was most of an idle
+    /// worker's CPU (Docs/performance.md, "Waiting sagas").
     static func wakeDue(_ db: Database, now: Int64) throws {
-        try db.execute(
-            sql: """
-                UPDATE sagas SET status = 'running', wake_at = NULL, updated_at = MAX(updated_at, ?)
-                WHERE status = 'waiting' AND wake_at <= ?
-                """,
-            arguments: [now, now]
-        )
+        try db.execute(sql: wakeDueSQL, arguments: [now, now])
     }
+
+    /// The statement of `wakeDue` (its query plan is checked by `SQLiteWaitPlanTests`).
+    static let wakeDueSQL = """
+        UPDATE sagas INDEXED BY sagas_waiting SET status = 'running', wake_at = NULL, updated_at = MAX(updated_at, ?)
+        WHERE status = 'waiting' AND wake_at <= ?
+        """
 
     /// The assignments that make a waiting saga runnable when a cancel is requested (appended to its UPDATE).
     static let wakeOnCancel =

@@ -6,7 +6,7 @@ import Synchronization
 /// The database schema: named migrations that are never edited once landed, and the version they lead to.
 enum SQLiteSchema {
     /// The schema version this code writes in `PRAGMA user_version`; a database with a higher one is refused.
-    static let version = 9
+    static let version = 11
 
     /// `PRAGMA application_id` of a Sagas database ("SAGA" in ASCII): tells our files from other applications'.
     static let applicationID: Int32 = 0x5341_4741
@@ -243,6 +243,7 @@ enum SQLiteSchema {
             )
         }
         registerStatusCounts(&migrator)
+        registerCancelActors(&migrator)
         return migrator
     }
 }

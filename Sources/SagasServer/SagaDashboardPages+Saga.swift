@@ -21,7 +21,10 @@ extension SagaDashboardPages {
         if let step = record.currentStep { facts.append("<tr><th>Current step</th><td>\(step)</td></tr>") }
         if let owner = record.owner { facts.append("<tr><th>Worker</th><td><code>\(owner)</code></td></tr>") }
         if let error = record.lastError { facts.append("<tr><th>Last error</th><td>\(error)</td></tr>") }
-        if let reason = record.cancelReason { facts.append("<tr><th>Cancel</th><td>\(reason)</td></tr>") }
+        if let reason = record.cancelReason {
+            let by: String = record.cancelBy.map { " (by \($0))" } ?? ""
+            facts.append("<tr><th>Cancel</th><td>\(reason)\(by)</td></tr>")
+        }
         if let original = record.rerunOf { facts.append("<tr><th>Rerun of</th><td>\(Self.sagaLink(original))</td></tr>") }
         if !snapshot.reruns.isEmpty {
             facts.append("<tr><th>Reruns</th><td>\(HTML.join(snapshot.reruns.map(Self.sagaLink), separator: ", "))</td></tr>")
@@ -80,7 +83,9 @@ extension SagaDashboardPages {
         }
         let eventRows = slice.map { e -> HTML in
             let step: String = e.step ?? ""
-            let error: String = e.error ?? ""
+            var error: String = e.error ?? ""
+            // Who: the operator of a cancel, terminate or resolution, the sender of a signal.
+            if let by = e.data?["by"]?.stringValue { error += (error.isEmpty ? "" : " ") + "(by \(by))" }
             return "<tr><td class=\"num\">\(e.seq)</td><td>\(SagaTime.format(e.at))</td><td>\(e.type.rawValue)</td><td>\(step)</td><td>\(String(error.prefix(300)))</td></tr>"
         }
 

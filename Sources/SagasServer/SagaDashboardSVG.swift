@@ -50,7 +50,8 @@ enum SagaDashboardSVG {
                 bars.append(Bar(lane: lane(step), start: started, end: event.at, phase: family, outcome: outcome, label: type))
             } else {
                 let kind = type.contains("intervention") ? "int" : "saga"
-                ticks.append((event.at, kind, type))
+                let by: String? = event.data?["by"]?.stringValue
+                ticks.append((event.at, kind, by.map { "\(type) by \($0)" } ?? type))
                 if let step = event.step { _ = lane(step) }
             }
         }

@@ -55,7 +55,8 @@ extension SagaOpenAPIDocument {
         "key": {"type": ["string", "null"]},
         "rerunOf": {"type": ["string", "null"]},
         "cancelRequestedAt": {"type": "string"},
-        "cancelReason": {"type": ["string", "null"]}
+        "cancelReason": {"type": ["string", "null"]},
+        "cancelBy": {"type": "string", "description": "Who asked for the cancel (saga cancel --by, the token's name)"}
       }
     },
     "SagaDetail": {

@@ -159,12 +159,11 @@ extension SagaServer {
 
     // MARK: Actions (shared by the API and the dashboard's forms)
 
-    /// Asks a saga to compensate. The engine journals the reason; the token's name goes with it, since a cancel
-    /// request has no `by` field of its own.
+    /// Asks a saga to compensate. The engine journals the reason, and the token's name as who (`data.by`).
     func cancel(_ id: String, reason: String?, by principal: SagaPrincipal) async throws -> SagaRecord {
         let why = (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        let text = (why.isEmpty ? "cancelled" : why) + " (by \(principal.name))"
-        let record = try await engine.cancel(sagaID: id, reason: text)
+        let text = why.isEmpty ? "cancelled" : why
+        let record = try await engine.cancel(sagaID: id, reason: text, by: principal.name)
         logger.notice("cancel requested", metadata: ["saga.id": "\(id)", "by": "\(principal.name)"])
         return record
     }

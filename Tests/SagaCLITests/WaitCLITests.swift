@@ -12,6 +12,9 @@ import Darwin
 /// duplicate signals, a worker killed while a saga waits.
 @Suite(.timeLimit(.minutes(3)))
 struct WaitCLITests {
+    /// The sandbox of each main case: SQLite here; `PostgresWaitCLITests` runs the same cases on PostgreSQL.
+    var makeSandbox: @Sendable () throws -> CLISandbox = { try CLISandbox() }
+
     /// reserve (compensable) → pay (waits for a signal, compensable) → ship (reads the signal's output).
     static func workflow(timeout: String = "1h", attempts: Int = 1) -> String {
         """
@@ -47,7 +50,7 @@ struct WaitCLITests {
     }
 
     @Test func signalledOutputCompletesTheSaga() throws {
-        let box = try CLISandbox()
+        let box = try makeSandbox()
         try box.writeWorkflow("waits", Self.workflow())
         let id = try startWaiting(box, id: "w-ok")
         let shown = try box.show(id)
@@ -81,7 +84,7 @@ struct WaitCLITests {
     }
 
     @Test func duplicateStaleAndWrongTokenSignals() throws {
-        let box = try CLISandbox()
+        let box = try makeSandbox()
         try box.writeWorkflow("waits", Self.workflow(attempts: 2))
         let id = try startWaiting(box, id: "w-dup")
         let first = token(box, id)
@@ -127,7 +130,7 @@ struct WaitCLITests {
     }
 
     @Test func aWaitThatTimesOutIsCompensated() throws {
-        let box = try CLISandbox()
+        let box = try makeSandbox()
         try box.writeWorkflow("waits", Self.workflow(timeout: "1s"))
         let id = try startWaiting(box, id: "w-timeout")
         usleep(1_300_000)
@@ -143,7 +146,7 @@ struct WaitCLITests {
     }
 
     @Test func cancellingAWaitingSagaEndsTheWaitAtOnce() throws {
-        let box = try CLISandbox()
+        let box = try makeSandbox()
         try box.writeWorkflow("waits", Self.workflow())
         let id = try startWaiting(box, id: "w-cancel")
         let cancel = try box.run(["cancel", id, "--reason", "customer withdrew"])
@@ -157,7 +160,7 @@ struct WaitCLITests {
     }
 
     @Test func aSignalSentWhileNoWorkerRunsIsCarriedOnByANewWorker() throws {
-        let box = try CLISandbox()
+        let box = try makeSandbox()
         try box.writeWorkflow("waits", Self.workflow())
         _ = try box.submit(["waits", "--id", "w-kill"])
         let worker = try box.start(["worker"])
@@ -192,8 +195,37 @@ struct WaitCLITests {
         #expect(try box.run(["validate", good]).status == 0)
     }
 
-    @Test func aTimerFiresAfterARestart() throws {
+    /// A step's own `timeout` bounds only its action's call: one as long as the wait reads as if it covered it.
+    @Test func validateWarnsOfAStepTimeoutThatReadsAsTheWaitsBound() throws {
         let box = try CLISandbox()
+        let path = try box.writeWorkflow("bounds", """
+            {"name": "bounds", "version": 1, "steps": [
+              {"name": "pay", "kind": "readonly", "timeout": "2h",
+               "action": {"command": {"argv": ["echo", "${step.token}"]}}, "await": {"timeout": "1h"}},
+              {"name": "book", "kind": "readonly", "timeout": "1h", "after": ["pay"],
+               "action": {"command": {"argv": ["echo", "${step.token}"]}}, "await": {"timeout": "1h"}},
+              {"name": "ship", "kind": "readonly", "timeout": "30s", "after": ["book"],
+               "action": {"command": {"argv": ["echo", "${step.token}"]}}, "await": {"timeout": "1h"}},
+              {"name": "mail", "kind": "readonly", "after": ["ship"], "action": {"command": {"argv": ["true"]}}}
+            ]}
+            """)
+        let result = try box.run(["validate", path])
+        // A warning, not an error.
+        #expect(result.status == 0, "\(result)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let warnings = lines.filter { $0.contains(": warning: ") && $0.contains("await.timeout") }
+        #expect(warnings.count == 2, "\(result)")
+        #expect(warnings.first?.hasPrefix("\(path):2:50: warning: step 'pay' has \"timeout\": 2h, not shorter than "
+            + "its \"await.timeout\" of 1h: the step's 'timeout' bounds only its action's call") == true, "\(warnings)")
+        #expect(warnings.first?.contains("an attempt may last 2h + 1h") == true, "\(warnings)")
+        #expect(warnings.last?.hasPrefix("\(path):4:51: warning: step 'book' has \"timeout\": 1h") == true, "\(warnings)")
+        #expect(!result.stdout.contains("step 'ship' has"), "\(result)")
+        // With --strict the warning fails validation.
+        #expect(try box.run(["validate", "--strict", path]).status != 0)
+    }
+
+    @Test func aTimerFiresAfterARestart() throws {
+        let box = try makeSandbox()
         try box.writeWorkflow("timer", """
             {"name": "timer", "version": 1, "input": {"type": "object", "required": ["deliverAt"]},
              "steps": [

@@ -127,6 +127,7 @@ import Testing
                 DROP TRIGGER sagas_finished_count_insert; DROP TRIGGER sagas_finished_count_update;
                 DROP TRIGGER sagas_finished_count_delete; DROP TABLE saga_finished_counts;
                 DELETE FROM grdb_migrations WHERE identifier = 'v9-finished-counts'; PRAGMA user_version = 5;
+                ALTER TABLE sagas DROP COLUMN cancel_by; DELETE FROM grdb_migrations WHERE identifier = 'v11-cancel-by';
                 """)
         }
         try queue.close()

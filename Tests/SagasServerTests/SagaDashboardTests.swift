@@ -156,7 +156,10 @@ struct SagaDashboardTests {
             let cancel = try await Self.form(api, "/sagas/s-1/cancel", "reason=customer+left&confirm=yes&csrf=\(csrf)", cookie: cookie)
             #expect(cancel.status == .seeOther)
             #expect(cancel.headers[.location]?.hasPrefix("/sagas/s-1?done=") == true)
-            #expect((try await fixture.engine.store.saga(id: "s-1"))?.cancelReason == "customer left (by otto)")
+            #expect((try await fixture.engine.store.saga(id: "s-1"))?.cancelReason == "customer left")
+            #expect((try await fixture.engine.store.saga(id: "s-1"))?.cancelBy == "otto")
+            let cancelled = try await Self.page(api, "/sagas/s-1", cookie: cookie)
+            #expect(cancelled.text.contains("customer left (by otto)"), "\(cancelled.text)")
 
             let list = try await Self.page(api, "/interventions", cookie: cookie)
             let id = try #require(try await fixture.engine.interventions().first?.intervention.id)

@@ -176,7 +176,9 @@ struct SagaServerAPITests {
         try await fixture.test { api in
             let response = try await api.post("/v1/sagas/s-1/cancel", #"{"reason": "customer withdrew"}"#)
             #expect(response.status == .ok)
-            #expect(response.json?["cancelReason"] == "customer withdrew (by otto)")
+            // Who asked is a field of its own, not words inside the reason.
+            #expect(response.json?["cancelReason"] == "customer withdrew")
+            #expect(response.json?["cancelBy"] == "otto")
             let unknownField = try await api.post("/v1/sagas/s-1/cancel", #"{"reason": "x", "force": true}"#)
             #expect(unknownField.status == .badRequest)
             let missing = try await api.post("/v1/sagas/nope/cancel", "{}")
@@ -185,7 +187,15 @@ struct SagaServerAPITests {
         let finished = try await fixture.engine.run(sagaID: "s-1")
         #expect(finished.status == .compensated)
         let events = try await fixture.engine.store.events(sagaID: "s-1")
-        #expect(events.contains { $0.jsonString().contains("customer withdrew (by otto)") })
+        let request = try #require(events.first { $0.type == .cancelRequested })
+        #expect(request.error == "customer withdrew")
+        #expect(request.data?["by"] == "otto")
+        try await fixture.test { api in
+            let shown = try await api.request(.get, "/v1/sagas/s-1", token: ServerFixture.adminToken)
+            #expect(shown.json?["cancelBy"] == "otto")
+            let event = shown.json?["events"]?.arrayValue?.first { $0["type"] == "saga.cancel_requested" }
+            #expect(event?["data"]?["by"] == "otto", "\(shown.json ?? .null)")
+        }
         try await fixture.test { api in
             let again = try await api.post("/v1/sagas/s-1/cancel", "{}")
             #expect(again.status == .conflict)

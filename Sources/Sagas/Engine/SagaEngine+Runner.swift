@@ -63,6 +63,7 @@ extension SagaEngine {
             state.withLock {
                 _ = $0.active.remove(sagaID)
                 $0.cancelRequests[sagaID] = nil
+                $0.cancelActors[sagaID] = nil
                 if $0.mailboxes[sagaID] === mailbox { $0.mailboxes[sagaID] = nil }
             }
         }
@@ -134,7 +135,10 @@ extension SagaEngine {
         )
         defer { runSpan?.end(outcome: machine.status.rawValue, error: nil) }
         if record.cancelRequestedAt != nil, let reason = record.cancelReason {
-            state.withLock { $0.cancelRequests[sagaID] = reason }
+            state.withLock {
+                $0.cancelRequests[sagaID] = reason
+                if let by = record.cancelBy { $0.cancelActors[sagaID] = by }
+            }
         }
 
         // Attempts a previous worker journaled as started but never finished: they may have run, and may still be
@@ -170,8 +174,11 @@ extension SagaEngine {
                 throw SagaError.leaseLost(sagaID, owner: configuration.workerID, holder: nil)
             }
             if machine.cancelReason == nil, let reason = state.withLock({ $0.cancelRequests[sagaID] }) {
-                try journal.emit(&machine, .cancelRequested, error: reason)
-                logger.notice("cancel requested", metadata: ["reason": "\(reason)"])
+                let by: String? = state.withLock { $0.cancelActors[sagaID] }
+                var data: JSONValue? = .none
+                if let by { data = .object(["by": .string(by)]) }
+                try journal.emit(&machine, .cancelRequested, error: reason, data: data)
+                logger.notice("cancel requested", metadata: ["reason": "\(reason)", "by": "\(by ?? "")"])
             }
             let shuttingDown = isShuttingDown
             if shuttingDown && attempts.count > 0 && isAbandoning { attempts.abandonAll() }

@@ -312,6 +312,7 @@ extension SagaEngine {
                 for record in held {
                     if let reason = record.cancelReason, record.cancelRequestedAt != nil, s.cancelRequests[record.id] == nil {
                         s.cancelRequests[record.id] = reason
+                        if let by = record.cancelBy { s.cancelActors[record.id] = by }
                         if let mailbox = s.mailboxes[record.id] { nudge.append(mailbox) }
                     }
                 }

@@ -84,6 +84,8 @@ public final class SagaEngine: Service, Sendable {
         /// as the same lease owner, so the store's lease cannot tell two of them apart.
         var driving: Set<String> = []
         var cancelRequests: [String: String] = [:]
+        /// Who asked for the cancels in `cancelRequests`, when known (journaled as `data.by`).
+        var cancelActors: [String: String] = [:]
         var lostLeases: Set<String> = []
         var shuttingDown = false
         /// The shutdown grace ran out (or was cut short): attempts still in flight are abandoned.
@@ -394,14 +396,25 @@ public final class SagaEngine: Service, Sendable {
         }
     }
 
-    /// Asks a saga to stop going forward and compensate. The worker that runs it journals the request.
+    /// Asks a saga to stop going forward and compensate. The worker that runs it journals the request
+    /// (`saga.cancel_requested`, with the reason as `error` and who as `data.by`).
     ///
+    /// - Parameters:
+    ///   - reason: why (journaled).
+    ///   - by: who asks (journaled as `data.by`; kept by stores that adopt ``SagaStoreCancelActors``, so that a
+    ///     worker in another process journals it too). `nil` journals no `by`.
     /// - Throws: `.sagaNotFound`; `.invalidState` when the saga is already terminal.
     @discardableResult
-    public func cancel(sagaID: String, reason: String) async throws -> SagaRecord {
-        let record = try await store.requestCancel(sagaID: sagaID, reason: reason, at: now())
+    public func cancel(sagaID: String, reason: String, by: String? = nil) async throws -> SagaRecord {
+        let record: SagaRecord
+        if let by, let actors = store as? any SagaStoreCancelActors {
+            record = try await actors.requestCancel(sagaID: sagaID, reason: reason, by: by, at: now())
+        } else {
+            record = try await store.requestCancel(sagaID: sagaID, reason: reason, at: now())
+        }
         let mailbox = state.withLock { s in
             s.cancelRequests[sagaID] = reason
+            s.cancelActors[sagaID] = record.cancelBy ?? by
             return s.mailboxes[sagaID]
         }
         mailbox?.post(.wake)

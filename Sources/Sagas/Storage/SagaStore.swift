@@ -23,6 +23,9 @@ public struct SagaRecord: Sendable, Hashable {
     /// Set by `requestCancel`; the worker that runs the saga journals it and compensates.
     public var cancelReason: String?
     public var cancelRequestedAt: Date?
+    /// Who asked for the cancel (`saga cancel --by`, the server's token name), on stores that adopt
+    /// ``SagaStoreCancelActors``; `nil` for a request made without it, or recorded before stores kept it.
+    public var cancelBy: String? = nil
     /// The number of the saga's last journal event.
     public var lastSeq: Int
     /// The business key the workflow's `key` template gave at start (`saga list --key`), if it declares one.

@@ -24,6 +24,9 @@ public struct SagaSummaryView: Codable, Sendable, Hashable {
     public var damaged: String?
     public var cancelRequestedAt: Date?
     public var cancelReason: String?
+    /// Who asked for the cancel (`saga cancel --by`, the API token's name); absent for requests journaled before
+    /// it was recorded.
+    public var cancelBy: String?
 
     /// The view of a saga's record at `now`.
     public init(_ record: SagaRecord, now: Date) {
@@ -42,11 +45,12 @@ public struct SagaSummaryView: Codable, Sendable, Hashable {
         damaged = record.damage
         cancelRequestedAt = record.cancelRequestedAt
         cancelReason = record.cancelReason
+        cancelBy = record.cancelBy
     }
 
     enum CodingKeys: String, CodingKey {
         case id, workflow, version, status, createdAt, updatedAt, stuck, currentStep, lastError, owner, key, rerunOf
-        case damaged, cancelRequestedAt, cancelReason
+        case damaged, cancelRequestedAt, cancelReason, cancelBy
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -67,6 +71,7 @@ public struct SagaSummaryView: Codable, Sendable, Hashable {
         if let cancelRequestedAt {
             try c.encode(SagaTime.format(cancelRequestedAt), forKey: .cancelRequestedAt)
             try c.encode(cancelReason, forKey: .cancelReason)
+            try c.encodeIfPresent(cancelBy, forKey: .cancelBy)
         }
     }
 
@@ -87,6 +92,7 @@ public struct SagaSummaryView: Codable, Sendable, Hashable {
         damaged = try c.decodeIfPresent(String.self, forKey: .damaged)
         cancelRequestedAt = try SagaTime.decodeIfPresent(c, .cancelRequestedAt)
         cancelReason = try c.decodeIfPresent(String.self, forKey: .cancelReason)
+        cancelBy = try c.decodeIfPresent(String.self, forKey: .cancelBy)
     }
 }
 

@@ -46,6 +46,16 @@ extension WorkflowDecoder {
                         + "its action started is not undone; add a 'compensation', or \"kind\": \"readonly\"",
                         at: s.nameLocation)
             }
+            if let awaits = s.step.awaits, let location = s.timeoutLocation, s.step.timeout >= awaits.timeout {
+                // The two bounds are separate: read as one, the wait would seem to end at the step's timeout.
+                let call = SagaDuration.format(s.step.timeout)
+                let wait = SagaDuration.format(awaits.timeout)
+                warning("step '\(name)' has \"timeout\": \(call), not shorter than its \"await.timeout\" of \(wait): "
+                        + "the step's 'timeout' bounds only its action's call, which starts the work; the wait that "
+                        + "follows is bounded by 'await.timeout' alone, so an attempt may last \(call) + \(wait); "
+                        + "to wait longer, raise 'await.timeout', and keep 'timeout' to what the call needs",
+                        at: location)
+            }
         }
     }
 }

@@ -30,6 +30,8 @@ struct DecodedStep {
     var placeholders: [(placeholder: Template.Placeholder, phase: StepPhase, location: SourceLocation)] = []
     /// Where `limit` is, when the step has one.
     var limitLocation: SourceLocation?
+    /// Where the step's own `timeout` is, when it sets one.
+    var timeoutLocation: SourceLocation?
 }
 
 struct WorkflowDecoder {
@@ -465,6 +467,7 @@ struct WorkflowDecoder {
         decoded.step.timeout = defaults.timeout
         if let member = m["timeout"], let d = duration(member.value, field: "timeout", allowZero: false) {
             decoded.step.timeout = d
+            decoded.timeoutLocation = member.value.location
         }
 
         decoded.step.after = previous.map { [$0] } ?? []
