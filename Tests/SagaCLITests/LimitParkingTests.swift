@@ -51,16 +51,17 @@ struct LimitParkingTests {
     @Test func sagasWaitingForALimitLeaveTheWorkerSlotsToOtherWork() throws {
         let box = try CLISandbox()
         try Self.writeWorkflows(box)
-        // One saga holds the only slot for 4 s; ten more wait behind it; then one saga of another workflow.
-        _ = try box.submit(["svc", "--input", #"{"sleep": "4"}"#, "--id", "slow"])
-        let waiting = (0..<10).map { "wait-\($0)" }
-        for id in waiting { _ = try box.submit(["svc", "--input", #"{"sleep": "0.05"}"#, "--id", id]) }
-        _ = try box.submit(["free", "--input", "{}", "--id", "free"])
+        // One saga holds the only slot for 6 s; ten more wait behind it; then one saga of another workflow.
+        _ = try box.submit(["svc", "--input", #"{"sleep": "6"}"#, "--id", "slow"])
         let worker = try box.start(["worker", "--concurrency", "2", "--lease", "5s"])
         defer {
             worker.signal(SIGTERM)
             _ = worker.wait(timeout: 20)
         }
+        #expect(try eventually(timeout: 30) { Self.marks(box)["slow"] != nil }, "the slow saga never started")
+        let waiting = (0..<10).map { "wait-\($0)" }
+        for id in waiting { _ = try box.submit(["svc", "--input", #"{"sleep": "0.05"}"#, "--id", id]) }
+        _ = try box.submit(["free", "--input", "{}", "--id", "free"])
         let all = ["slow", "free"] + waiting
         #expect(
             try eventually(timeout: 60) {

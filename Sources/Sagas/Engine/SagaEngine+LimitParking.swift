@@ -69,8 +69,13 @@ extension SagaEngine {
     /// worker slot; its lease is renewed with the others; it is handed back when one of its requests is granted,
     /// `wakeAt` is due, a cancel request arrives, or at shutdown it is released.
     ///
-    /// - Returns: `false` when the worker is shutting down or parks `parkingCapacity` sagas already.
+    /// A saga that waits for a limit with a `rate` is not parked: its wait is short (the next token), and the hand
+    /// back through a worker slot would make the starts the targets see jitter around the grants the rate counts.
+    ///
+    /// - Returns: `false` when the worker is shutting down, parks `parkingCapacity` sagas already, or a request's
+    ///   limit has a rate.
     func park(_ record: SagaRecord, requests: [SagaLimitRequest], wakeAt: Date?) -> Bool {
+        guard requests.allSatisfy({ $0.limit.rate == nil }) else { return false }
         let parked = state.withLock { s -> Bool in
             guard !s.shuttingDown, s.parking.parked.count < parkingCapacity else { return false }
             s.parking.nextOrder += 1
