@@ -19,7 +19,20 @@ extension SQLiteSagaStore: SagaStoreLimits {
 
     public func acquire(_ request: SagaLimitRequest, now requested: Date) async throws -> Bool {
         let requestedAt = SagaTime.milliseconds(requested)
+        return try await write { db in try Self.acquire(request, requestedAt: requestedAt, db: db) }
+    }
+
+    /// Asks again for every request of a worker's parked sagas in one transaction of the write batcher.
+    public func acquireWaiting(_ requests: [SagaLimitRequest], now requested: Date) async throws -> [SagaLimitRequest] {
+        let requestedAt = SagaTime.milliseconds(requested)
         return try await write { db in
+            try requests.filter { request in try Self.acquire(request, requestedAt: requestedAt, db: db) }
+        }
+    }
+
+    /// `acquire` inside a write transaction.
+    static func acquire(_ request: SagaLimitRequest, requestedAt: Int64, db: Database) throws -> Bool {
+        do {
             // The time the transaction runs, not the time it was asked for (it may have waited behind other writes):
             // a grant stamped earlier than it happened would leave the rate's window early.
             let now = max(requestedAt, SagaTime.milliseconds(Date()))

@@ -26,29 +26,33 @@ extension SagaEngine {
     func acquireLimit(
         for step: SagaStep, phase: StepPhase, definition: SagaDefinition, sagaID: String
     ) async throws -> Bool {
-        guard let name = step.limit, let limit = definition.limits[name], let store = store as? any SagaStoreLimits
+        guard let request = limitRequest(for: step, phase: phase, definition: definition, sagaID: sagaID),
+            let store = store as? any SagaStoreLimits
         else { return true }
-        let request = SagaLimitRequest(
-            name: name, limit: limit, sagaID: sagaID,
-            holder: Self.limitHolder(step: step.name, phase: phase), owner: configuration.workerID
-        )
+        // A slot granted while the saga was parked.
+        if takeGrant(request) { return true }
         return try await store.acquire(request, now: now())
     }
 
     /// Frees the slot an ended attempt held. A slot that is not freed (the worker died) lives only as long as the
     /// saga's lease.
     func releaseLimit(for plan: AttemptPlan, sagaID: String) async {
-        guard let name = plan.step.limit, let store = store as? any SagaStoreLimits else { return }
+        guard let name = plan.step.limit else { return }
+        await releaseSlot(name, sagaID: sagaID, holder: Self.limitHolder(step: plan.step.name, phase: plan.phase))
+    }
+
+    /// Frees a slot of limit `name`, and asks the parked sagas that wait for it again.
+    func releaseSlot(_ name: String, sagaID: String, holder: String) async {
+        guard let store = store as? any SagaStoreLimits else { return }
         do {
-            try await store.release(
-                limit: name, sagaID: sagaID, holder: Self.limitHolder(step: plan.step.name, phase: plan.phase)
-            )
+            try await store.release(limit: name, sagaID: sagaID, holder: holder)
         } catch {
             logger.warning(
                 "cannot free a slot of limit \(name): \(error); it is freed when the lease ends",
                 metadata: ["saga.id": "\(sagaID)"]
             )
         }
+        slotFreed(limit: name)
     }
 }
 

@@ -41,7 +41,12 @@ extension SagaEngine {
     }
 
     /// `drive`, with the record the saga ended with when the drive knows it.
-    func driveToEnd(_ record: SagaRecord, creating started: SagaEvent? = nil) async throws -> DriveEnd? {
+    ///
+    /// With `parkable` (a worker slot's drive), a saga whose attempts all wait for named limits is parked out of the
+    /// slot (``park(_:requests:wakeAt:)``) and the drive returns.
+    func driveToEnd(
+        _ record: SagaRecord, creating started: SagaEvent? = nil, parkable: Bool = false
+    ) async throws -> DriveEnd? {
         let sagaID = record.id
         // One drive loop per saga in this engine: a second one (a worker slot and the reconciliation job, say)
         // would journal under the same lease, and the two would overwrite each other's attempts.
@@ -61,7 +66,8 @@ extension SagaEngine {
         if started == nil { ensureLeaseRenewal() }
         defer {
             state.withLock {
-                _ = $0.active.remove(sagaID)
+                // A parked saga's lease is still renewed.
+                if !$0.parking.holds(sagaID) { _ = $0.active.remove(sagaID) }
                 $0.cancelRequests[sagaID] = nil
                 $0.cancelActors[sagaID] = nil
                 if $0.mailboxes[sagaID] === mailbox { $0.mailboxes[sagaID] = nil }
@@ -69,7 +75,9 @@ extension SagaEngine {
         }
         var attempts = RunningAttempts()
         do {
-            let end = try await drive(record, creating: started, mailbox: mailbox, attempts: &attempts)
+            let end = try await drive(
+                record, creating: started, parkable: parkable && started == nil, mailbox: mailbox, attempts: &attempts
+            )
             await attempts.cancelAndWait(timers: timers)
             return end
         } catch {
@@ -108,6 +116,7 @@ extension SagaEngine {
     private func drive(
         _ record: SagaRecord,
         creating started: SagaEvent?,
+        parkable: Bool,
         mailbox: DriveMailbox,
         attempts: inout RunningAttempts
     ) async throws -> DriveEnd? {
@@ -185,6 +194,7 @@ extension SagaEngine {
             var starts: [AttemptPlan] = []
             var wake: Date?
             var limitWake: Date?
+            var limitWaits: [SagaLimitRequest] = []
             var transitioned = true
             while transitioned {
                 transitioned = false
@@ -196,6 +206,9 @@ extension SagaEngine {
                             try await !acquireLimit(for: s, phase: phase, definition: definition, sagaID: sagaID)
                         {
                             limitWake = now().addingTimeInterval(SagaEngine.limitPollInterval)
+                            if let request = limitRequest(for: s, phase: phase, definition: definition, sagaID: sagaID) {
+                                limitWaits.append(request)
+                            }
                             continue
                         }
                         let key = SagaStateMachine.idempotencyKey(sagaID: sagaID, step: step, phase: phase)
@@ -247,6 +260,8 @@ extension SagaEngine {
                     }
                 }
             }
+            await releaseUnusedGrants(of: sagaID)
+            let dueWake = wake
             if let limitWake, wake == nil || limitWake < wake! { wake = limitWake }
             // Journal first, then act.
             if journal.creating != nil {
@@ -265,6 +280,13 @@ extension SagaEngine {
                 context.sagaTrace = sagaTrace
                 context.runSpan = runSpan
                 attempts.start(plan, context: context, definition: definition, engine: self, mailbox: mailbox)
+            }
+            // Every attempt that could start waits for a limit: out of the worker's slot until a slot is granted.
+            if parkable, attempts.count == 0, !shuttingDown, !limitWaits.isEmpty, journal.creating == nil,
+                park(journal.summary, requests: limitWaits, wakeAt: dueWake)
+            {
+                logger.debug("saga parked until a limit grants a slot")
+                return DriveEnd(status: machine.status, record: nil)
             }
             // Every path that can run waits: the saga goes back to the store until its wake time or a signal.
             if attempts.count == 0, !shuttingDown, let wake,

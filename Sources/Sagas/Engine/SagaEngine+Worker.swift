@@ -56,7 +56,9 @@ extension SagaEngine {
     var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
     /// Whether a drive loop of this engine is driving the saga.
-    func isDriving(_ sagaID: String) -> Bool { state.withLock { $0.driving.contains(sagaID) } }
+    func isDriving(_ sagaID: String) -> Bool {
+        state.withLock { $0.driving.contains(sagaID) || $0.parking.holds(sagaID) }
+    }
 
     private func work(untilIdle: Bool) async throws {
         let flags = WorkerFlags()
@@ -88,7 +90,7 @@ extension SagaEngine {
                         if let record = claimed {
                             flags.busy.add(1, ordering: .relaxed)
                             do {
-                                _ = try await self.drive(record)
+                                _ = try await self.driveToEnd(record, parkable: true)
                             } catch {
                                 self.logger.error("\(error)", metadata: ["saga.id": "\(record.id)"])
                             }
@@ -120,6 +122,7 @@ extension SagaEngine {
             state.withLock { _ = $0.active.remove(record.id) }
             try? await store.release(sagaID: record.id, owner: configuration.workerID)
         }
+        await releaseParked()
         do {
             try await sightings.stopped(now: now())
         } catch {
@@ -129,6 +132,8 @@ extension SagaEngine {
     }
 
     private func claimOne() async throws -> SagaRecord? {
+        // A parked saga handed back holds a slot of a limit, or is due.
+        if let record = takeUnparked() { return record }
         // First in, first out: a saga taken over earlier has waited longer.
         // Its record was read just before the take-over; a cancel request since then reaches the drive through the
         // lease renewals, and a lease lost since then makes its first write fail.
@@ -307,22 +312,27 @@ extension SagaEngine {
         do {
             let held = try await store.renewLeases(sagaIDs: ids, owner: configuration.workerID, leaseUntil: leaseDeadline())
             let heldIDs = Set(held.map(\.id))
-            let nudge: [DriveMailbox] = state.withLock { s in
+            let (nudge, unparked): ([DriveMailbox], Bool) = state.withLock { s in
                 var nudge: [DriveMailbox] = []
+                var cancelled: [String] = []
+                var lost: [String] = []
                 for record in held {
                     if let reason = record.cancelReason, record.cancelRequestedAt != nil, s.cancelRequests[record.id] == nil {
                         s.cancelRequests[record.id] = reason
                         if let by = record.cancelBy { s.cancelActors[record.id] = by }
+                        cancelled.append(record.id)
                         if let mailbox = s.mailboxes[record.id] { nudge.append(mailbox) }
                     }
                 }
                 for id in ids where !heldIDs.contains(id) && s.active.contains(id) {
                     s.lostLeases.insert(id)
+                    lost.append(id)
                     if let mailbox = s.mailboxes[id] { nudge.append(mailbox) }
                 }
-                return nudge
+                return (nudge, Self.renewedParked(&s, cancelled: cancelled, lost: lost))
             }
             for mailbox in nudge { mailbox.post(.wake) }
+            if unparked { wakeWorkers() }
         } catch {
             logger.error("cannot renew leases: \(error)")
         }

@@ -102,6 +102,8 @@ public final class SagaEngine: Service, Sendable {
         /// A slot is scanning for dead workers' sagas; the slots in `scanWaiters` wait for what it finds.
         var scanning = false
         var scanWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Sagas whose attempts wait for named limits, out of the worker's slots (``LimitParking``).
+        var parking = LimitParking()
     }
 
     /// Creates an engine.

@@ -52,6 +52,10 @@ public protocol SagaStoreLimits: SagaStore {
     /// - Returns: Whether the slot was granted.
     func acquire(_ request: SagaLimitRequest, now: Date) async throws -> Bool
 
+    /// Asks again for each of these waiting requests, in order (the parked sagas of a worker), and returns those
+    /// granted. A default implementation calls `acquire` for each; a store may answer them in one transaction.
+    func acquireWaiting(_ requests: [SagaLimitRequest], now: Date) async throws -> [SagaLimitRequest]
+
     /// Frees the slot `holder` of `sagaID` holds of limit `name`, and forgets its waiting request, if any.
     func release(limit name: String, sagaID: String, holder: String) async throws
 
