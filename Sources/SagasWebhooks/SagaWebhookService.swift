@@ -162,8 +162,11 @@ public final class SagaWebhookService: Service, Sendable {
             try await withThrowingTaskGroup(of: PassStep.self) { group in
                 var inFlight = 0
                 var listening = false
+                // Whether the last wait ended by a ring: then only newly queued events are claimed (a ring is not
+                // a free slot, and claims scan the due deliveries).
+                var rang = false
                 while !Task.isCancelled {
-                    // Queue what was committed since: at once when a commit rang (at most every
+                    // Queue what was committed since: soon after a commit rang (at most every
                     // `minimumQueueInterval`, which bounds the feed reads under load), else every poll interval.
                     let sinceQueued = clock.now - lastQueued
                     var queuedNow = false
@@ -179,7 +182,8 @@ public final class SagaWebhookService: Service, Sendable {
                     // are free or new events were queued, not after every attempt.
                     let free = configuration.concurrency - inFlight
                     var claimed: [SagaWebhookDelivery] = []
-                    if inFlight == 0 || free * 2 >= configuration.concurrency || (queuedNow && free > 0) {
+                    let refill = !rang && (inFlight == 0 || free * 2 >= configuration.concurrency)
+                    if refill || (queuedNow && free > 0) {
                         let now = Date()
                         claimed = try await store.claimWebhookDeliveries(
                             owner: configuration.owner,
@@ -210,8 +214,12 @@ public final class SagaWebhookService: Service, Sendable {
                     }
                     // Wait for one attempt to end (or a commit to ring), then refill.
                     switch try await group.next() {
-                    case .attempted: inFlight -= 1
-                    case .rang: listening = false
+                    case .attempted:
+                        inFlight -= 1
+                        rang = false
+                    case .rang:
+                        listening = false
+                        rang = true
                     case nil: inFlight = 0
                     }
                 }
@@ -231,7 +239,7 @@ public final class SagaWebhookService: Service, Sendable {
     }
 
     /// The shortest time between two readings of the feed inside a pass, however often commits ring.
-    static let minimumQueueInterval: Duration = .milliseconds(5)
+    static let minimumQueueInterval: Duration = .milliseconds(25)
 
     private func queueAll(_ subscriptions: [SagaWebhookSubscription]) async throws -> Bool {
         var more = false
