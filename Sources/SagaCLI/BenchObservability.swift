@@ -28,7 +28,7 @@ struct BenchObservability: Sendable {
             case "webhooks": webhooks = true
             default:
                 throw CLIError(
-                    "--observe takes none, metrics, tracing, all or webhooks (comma-separated), not '\(part)'",
+                    "--observe takes none, metrics, tracing or all, or webhooks (comma-separated), not '\(part)'",
                     exitCode: CLI.ExitCodes.invalidInput
                 )
             }
