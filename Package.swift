@@ -224,6 +224,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SagasTracingTests",
+            dependencies: [
+                "Sagas",
+                "SagasTracing",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SagasBenchmarkTests",
             dependencies: ["Sagas", "SagasBenchmark", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings

@@ -5,8 +5,9 @@
 #
 #   scripts/bench-ab.sh [--rounds 3] [--sagas 5000] [--out results.jsonl] -- "--observe none" "--observe all"
 #
-# Every variant gets `bench --json --sagas N` plus its own options. SAGA is the binary (default: a release build in
-# .build-release, built if missing).
+# Every variant gets `bench --json --sagas N` plus its own options; leading NAME=VALUE words set its environment,
+# as in "OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 --observe all". SAGA is the binary
+# (default: a release build in .build-release, built if missing).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,7 +20,7 @@ while [[ $# -gt 0 ]]; do
         --sagas) sagas="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (variants come after --)" >&2; exit 2 ;;
     esac
 done
@@ -34,8 +35,12 @@ trap 'rm -f "$results"' EXIT
 for ((round = 1; round <= rounds; round++)); do
     for variant in "$@"; do
         echo "round $round/$rounds: bench $variant" >&2
-        # shellcheck disable=SC2086
-        line="$("$saga" bench --json --sagas "$sagas" $variant)"
+        # Leading NAME=VALUE words of a variant are its environment (e.g. "OTEL_TRACES_SAMPLER=traceidratio ...").
+        envs=(); args=()
+        for word in $variant; do
+            if [[ ${#args[@]} -eq 0 && "$word" == [A-Z]*=* ]]; then envs+=("$word"); else args+=("$word"); fi
+        done
+        line="$(env "${envs[@]}" "$saga" bench --json --sagas "$sagas" "${args[@]}")"
         python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["variant"]=sys.argv[2]; d["round"]=int(sys.argv[3]); print(json.dumps(d))' \
             "$line" "$variant" "$round" >>"$results"
     done

@@ -68,8 +68,8 @@ struct BenchCommand: SagaSubcommand {
     @Option(help: "Seeds the choice of failing sagas.")
     var seed: UInt64 = 1
     @Option(help: ArgumentHelp(
-        "none, metrics, tracing or all: run with the observability a production worker has.",
-        discussion: "metrics: the Prometheus observer, gauges sampled every second; tracing: spans exported over OTLP/HTTP to a loopback sink in this process.",
+        "none, metrics, tracing, all or webhooks: run with the observability a production worker has.",
+        discussion: "metrics: the Prometheus observer, gauges sampled every second; tracing: spans exported over OTLP/HTTP to a loopback sink in this process; webhooks: one subscription delivered to a loopback receiver in this process, the delivery lag reported (webhookLagMs).",
         valueName: "list"
     ))
     var observe = "none"
@@ -196,6 +196,7 @@ struct BenchCommand: SagaSubcommand {
         report.databaseBytes = database.size()
         report.extra["store"] = .string(store)
         report.extra["observe"] = .string(observability.label)
+        if let lag = observability.webhookLag.summary { report.extra["webhookLagMs"] = lag }
         if store != "memory" { report.extra["synchronous"] = .string(synchronous == .full ? "full" : "normal") }
         report.extra["database"] = .string(database.isTemporary ? "temporary" : database.path)
         report.extra["flushProbeUs"] = ["before": .number(probeBefore), "after": .number(probeAfter)]
@@ -253,6 +254,7 @@ struct BenchCommand: SagaSubcommand {
         reporter.finish()
         report.extra["store"] = .string("postgres")
         report.extra["observe"] = .string(observability.label)
+        if let lag = observability.webhookLag.summary { report.extra["webhookLagMs"] = lag }
         report.extra["database"] = .string(configuration.redactedURL)
         var load = [Double](repeating: 0, count: 3)
         if getloadavg(&load, 3) == 3 { report.extra["loadAverage"] = .number((load[0] * 100).rounded() / 100) }

@@ -11,10 +11,13 @@ import SagasMetrics
 struct BenchObservability: Sendable {
     var metrics = false
     var tracing = false
+    /// Webhook delivery beside the sagas, its lag measured (``BenchWebhookLag``); not part of `all`.
+    var webhooks = false
+    let webhookLag = BenchWebhookLag()
 
-    var isEmpty: Bool { !metrics && !tracing }
+    var isEmpty: Bool { !metrics && !tracing && !webhooks }
 
-    /// `none`, or a comma-separated list of `metrics`, `tracing`, `all`.
+    /// `none`, or a comma-separated list of `metrics`, `tracing`, `all` (both), `webhooks`.
     init(parsing text: String) throws {
         for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
             switch part {
@@ -22,9 +25,10 @@ struct BenchObservability: Sendable {
             case "metrics": metrics = true
             case "tracing": tracing = true
             case "all": (metrics, tracing) = (true, true)
+            case "webhooks": webhooks = true
             default:
                 throw CLIError(
-                    "--observe takes none, metrics, tracing or all (comma-separated), not '\(part)'",
+                    "--observe takes none, metrics, tracing or all, or webhooks (comma-separated), not '\(part)'",
                     exitCode: CLI.ExitCodes.invalidInput
                 )
             }
@@ -32,11 +36,20 @@ struct BenchObservability: Sendable {
     }
 
     var label: String {
-        isEmpty ? "none" : [metrics ? "metrics" : nil, tracing ? "tracing" : nil].compactMap { $0 }.joined(separator: ",")
+        isEmpty
+            ? "none"
+            : [metrics ? "metrics" : nil, tracing ? "tracing" : nil, webhooks ? "webhooks" : nil].compactMap { $0 }
+                .joined(separator: ",")
     }
 
     /// Runs `body` on `engine` with the observability asked for.
-    func run<T: Sendable>(_ engine: SagaEngine, logger: Logger, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ engine: SagaEngine, logger: Logger, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let body: @Sendable () async throws -> T
+        if webhooks {
+            body = { [webhookLag] in try await webhookLag.run(engine, concurrency: 64, logger: logger, work) }
+        } else {
+            body = work
+        }
         guard metrics else { return try await traced(engine, logger: logger, body) }
         let sampler = MetricsExport.instrument(engine, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -133,7 +133,7 @@ struct ServeCommand: SagaSubcommand {
         // The gauges are read from the journal when /metrics is scraped (at most once a second), not on a timer.
         let sampler = MetricsExport.instrument(engine, logger: logger)
         if let tracing = try TracingExport.bootstrap() {
-            engine.use(tracer: SagaDistributedTracer())
+            engine.use(tracer: TracingExport.tracer(logger: logger))
             services.insert(tracing, at: 0)
         }
         var workerRunning: (@Sendable () -> Bool)?

@@ -37,10 +37,22 @@ enum TracingExport {
         }
     }
 
+    /// The engine's tracer, with the sampler of `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (every saga when
+    /// they are unset); what is wrong with them is logged, and the default used in its place.
+    static func tracer(
+        logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> SagaDistributedTracer {
+        guard !(environment["OTEL_TRACES_SAMPLER"] ?? "").isEmpty else { return SagaDistributedTracer() }
+        let (sampler, problem) = SagaTraceSampler.from(environment: environment)
+        if let problem { logger.warning("\(problem)") }
+        return SagaDistributedTracer(sampler: sampler)
+    }
+
     /// Traces `engine` when the environment asks for it, for the duration of `body`, then flushes the spans.
     static func withTracing<T>(_ engine: SagaEngine, logger: Logger, _ body: () async throws -> T) async throws -> T {
         guard let service = try bootstrap() else { return try await body() }
-        engine.use(tracer: SagaDistributedTracer())
+        engine.use(tracer: tracer(logger: logger))
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -127,7 +127,7 @@ struct WorkerCommand: SagaSubcommand {
             services.append(.init(service: ReconcilerService(engine: engine, interval: reconcileInterval, policy: policy, logger: logger)))
         }
         if let tracing = try TracingExport.bootstrap() {
-            engine.use(tracer: SagaDistributedTracer())
+            engine.use(tracer: TracingExport.tracer(logger: logger))
             // First in the group, so shut down last: it flushes the spans of the attempts that ended.
             services.insert(.init(service: tracing), at: 0)
         }

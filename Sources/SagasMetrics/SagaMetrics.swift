@@ -26,8 +26,8 @@ import Synchronization
 /// The observer never waits: each notice costs a few dictionary lookups and atomic adds.
 public final class SagaMetrics: SagaObserver, Sendable {
     private let factory: any MetricsFactory
-    private let counters = Mutex<[String: Counter]>([:])
-    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let counters = Mutex<[SeriesKey: Counter]>([:])
+    private let timers = Mutex<[SeriesKey: CoreMetrics.Timer]>([:])
 
     /// Metrics created through `factory` (default: the process's bootstrapped `MetricsSystem`).
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -60,17 +60,17 @@ public final class SagaMetrics: SagaObserver, Sendable {
         switch notice.kind {
         case .claimed:
             if let since = notice.runnableSince {
-                time("saga_claim_wait_seconds", [("workflow", workflow)], seconds: notice.at.timeIntervalSince(since))
+                time(SeriesKey(.claimWait, workflow: workflow), seconds: notice.at.timeIntervalSince(since))
             }
             return
         case .takenOver:
-            count("saga_lease_takeovers_total", [("workflow", workflow)])
+            count(SeriesKey(.leaseTakeovers, workflow: workflow))
             return
         case .created, .appended, .appendedUnowned:
             break
         }
-        count("saga_journal_commits_total", [])
-        time("saga_commit_duration_seconds", [], duration: notice.duration)
+        count(SeriesKey(.journalCommits))
+        time(SeriesKey(.commitDuration), duration: notice.duration)
         for event in notice.events {
             record(event, notice: notice)
         }
@@ -81,21 +81,21 @@ public final class SagaMetrics: SagaObserver, Sendable {
         let step = event.step ?? ""
         switch event.type {
         case .sagaStarted:
-            count("saga_started_total", [("workflow", workflow)])
+            count(SeriesKey(.started, workflow: workflow))
         case .sagaCompleted:
             finished("completed", event, notice)
         case .sagaCompensated:
             finished("compensated", event, notice)
         case .sagaNeedsIntervention:
             finished("needs_intervention", event, notice)
-            count("saga_interventions_opened_total", [("workflow", workflow)])
+            count(SeriesKey(.interventionsOpened, workflow: workflow))
         case .sagaFailed:
             finished("failed", event, notice)
         case .sagaTerminated:
             finished("terminated", event, notice)
         case .interventionResolved:
             let action = Self.bounded(event.data?["action"]?.stringValue, ["retry", "skip", "abandon", "terminate"])
-            count("saga_interventions_resolved_total", [("workflow", workflow), ("action", action)])
+            count(SeriesKey(.interventionsResolved, workflow: workflow, outcome: action))
         case .stepSucceeded:
             attempt(step, "action", "succeeded", event, notice)
         case .stepFailed:
@@ -118,22 +118,14 @@ public final class SagaMetrics: SagaObserver, Sendable {
     }
 
     private func finished(_ outcome: String, _ event: SagaEvent, _ notice: SagaNotice) {
-        let labels = [("workflow", notice.workflow), ("outcome", outcome)]
-        count("saga_finished_total", labels)
-        time("saga_duration_seconds", labels, seconds: event.at.timeIntervalSince(notice.createdAt))
+        count(SeriesKey(.finished, workflow: notice.workflow, outcome: outcome))
+        time(SeriesKey(.sagaDuration, workflow: notice.workflow, outcome: outcome), seconds: event.at.timeIntervalSince(notice.createdAt))
     }
 
     private func attempt(_ step: String, _ phase: String, _ outcome: String, _ event: SagaEvent, _ notice: SagaNotice) {
-        count(
-            "saga_step_attempts_total",
-            [("workflow", notice.workflow), ("step", step), ("phase", phase), ("outcome", outcome)]
-        )
+        count(SeriesKey(.stepAttempts, workflow: notice.workflow, step: step, phase: phase, outcome: outcome))
         if let ms = event.durationMs {
-            time(
-                "saga_attempt_duration_seconds",
-                [("workflow", notice.workflow), ("step", step), ("phase", phase)],
-                duration: .milliseconds(ms)
-            )
+            time(SeriesKey(.attemptDuration, workflow: notice.workflow, step: step, phase: phase), duration: .milliseconds(ms))
         }
     }
 
@@ -143,42 +135,89 @@ public final class SagaMetrics: SagaObserver, Sendable {
         return value
     }
 
-    private static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
-        var key = label
-        for (name, value) in dimensions {
-            key += "\u{1}" + name + "\u{2}" + value
-        }
-        return key
-    }
-
-    private func count(_ label: String, _ dimensions: [(String, String)]) {
-        let key = Self.key(label, dimensions)
+    /// Finds the series' counter (made on first use; the label and dimensions are built only then) and adds one.
+    private func count(_ key: SeriesKey) {
         let factory = self.factory
         let counter = counters.withLock { cache in
             if let known = cache[key] { return known }
-            let made = Counter(label: label, dimensions: dimensions, factory: factory)
+            let made = Counter(label: key.series.label, dimensions: key.dimensions, factory: factory)
             cache[key] = made
             return made
         }
         counter.increment()
     }
 
-    private func time(_ label: String, _ dimensions: [(String, String)], seconds: TimeInterval) {
+    private func time(_ key: SeriesKey, seconds: TimeInterval) {
         let clamped: Double = Swift.max(0, Swift.min(seconds, 1e9))
-        time(label, dimensions, duration: .nanoseconds(Int64(clamped * 1e9)))
+        recordNanoseconds(key, Int64(clamped * 1e9))
     }
 
-    private func time(_ label: String, _ dimensions: [(String, String)], duration: Duration) {
-        let key = Self.key(label, dimensions)
+    private func time(_ key: SeriesKey, duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        recordNanoseconds(key, nanoseconds.overflow ? Int64.max : nanoseconds.partialValue + attoseconds / 1_000_000_000)
+    }
+
+    private func recordNanoseconds(_ key: SeriesKey, _ nanoseconds: Int64) {
         let factory = self.factory
         let timer = timers.withLock { cache in
             if let known = cache[key] { return known }
-            let made = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+            let made = CoreMetrics.Timer(label: key.series.label, dimensions: key.dimensions, factory: factory)
             cache[key] = made
             return made
         }
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        timer.recordNanoseconds(nanoseconds.overflow ? Int64.max : nanoseconds.partialValue + attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(nanoseconds)
+    }
+}
+
+/// One metric series: the metric and its label values. Hashing it allocates nothing (the label values are the
+/// notice's own strings or short literals), so a notice costs lookups, not a string key per update as before.
+struct SeriesKey: Hashable, Sendable {
+    enum Series: UInt8, Hashable, Sendable {
+        case started, finished, stepAttempts, leaseTakeovers, interventionsOpened, interventionsResolved
+        case journalCommits, sagaDuration, attemptDuration, claimWait, commitDuration
+
+        var label: String {
+            switch self {
+            case .started: "saga_started_total"
+            case .finished: "saga_finished_total"
+            case .stepAttempts: "saga_step_attempts_total"
+            case .leaseTakeovers: "saga_lease_takeovers_total"
+            case .interventionsOpened: "saga_interventions_opened_total"
+            case .interventionsResolved: "saga_interventions_resolved_total"
+            case .journalCommits: "saga_journal_commits_total"
+            case .sagaDuration: "saga_duration_seconds"
+            case .attemptDuration: "saga_attempt_duration_seconds"
+            case .claimWait: "saga_claim_wait_seconds"
+            case .commitDuration: "saga_commit_duration_seconds"
+            }
+        }
+
+        /// The name of the label that ``SeriesKey/outcome`` fills (`action` for resolutions).
+        var outcomeLabel: String { self == .interventionsResolved ? "action" : "outcome" }
+    }
+
+    var series: Series
+    var workflow: String?
+    var step: String?
+    var phase: String?
+    var outcome: String?
+
+    init(_ series: Series, workflow: String? = nil, step: String? = nil, phase: String? = nil, outcome: String? = nil) {
+        self.series = series
+        self.workflow = workflow
+        self.step = step
+        self.phase = phase
+        self.outcome = outcome
+    }
+
+    /// The dimensions, in the documented order: `workflow`, `step`, `phase`, then `outcome` (or `action`).
+    var dimensions: [(String, String)] {
+        var result: [(String, String)] = []
+        if let workflow { result.append(("workflow", workflow)) }
+        if let step { result.append(("step", step)) }
+        if let phase { result.append(("phase", phase)) }
+        if let outcome { result.append((series.outcomeLabel, outcome)) }
+        return result
     }
 }

@@ -17,15 +17,24 @@ public import Tracing
 /// - `METHOD` (client kind) for an `http` step's request, child of its attempt, with the OpenTelemetry HTTP client
 ///   attributes (`http.request.method`, `server.address`, `server.port`, `url.full` with secrets redacted,
 ///   `network.peer.address`, `http.response.status_code`, `error.type`); its `traceparent` is the header sent.
+///
+/// `sampler` decides per run before any span is made (``SagaTraceSampler``): a run that is not sampled and its
+/// attempts make no span; they pass on the saga's trace with the not-sampled flag.
 public struct SagaDistributedTracer: SagaTracer {
     private let tracer: any Tracer
+    private let sampler: SagaTraceSampler
 
-    /// Spans through `tracer` (default: the bootstrapped `InstrumentationSystem.tracer`).
-    public init(tracer: any Tracer = InstrumentationSystem.tracer) {
+    /// Spans through `tracer` (default: the bootstrapped `InstrumentationSystem.tracer`) for the runs `sampler`
+    /// keeps (default: every one).
+    public init(tracer: any Tracer = InstrumentationSystem.tracer, sampler: SagaTraceSampler = .alwaysOn) {
         self.tracer = tracer
+        self.sampler = sampler
     }
 
     public func startRun(sagaID: String, workflow: String, version: Int, parent: SagaTraceContext) -> any SagaSpan {
+        if sampler != .alwaysOn && !sampler.isSampled(sagaID: sagaID, parent: parent) {
+            return UnsampledSpan(traceID: parent.traceID, spanID: parent.spanID)
+        }
         var context = ServiceContext.topLevel
         tracer.extract(["traceparent": parent.traceparent], into: &context, using: HeaderExtractor())
         let span = tracer.startSpan("saga \(workflow)", context: context, ofKind: .internal)
@@ -36,6 +45,12 @@ public struct SagaDistributedTracer: SagaTracer {
     }
 
     public func startAttempt(_ context: StepContext, run: any SagaSpan) -> any SagaSpan {
+        if let run = run as? UnsampledSpan {
+            let spanID = SagaTraceContext.derivedSpanID(
+                "\(context.sagaID)\u{0}\(context.step)\u{0}\(context.phase.rawValue)\u{0}\(context.attempt)"
+            )
+            return UnsampledSpan(traceID: run.traceID, spanID: spanID)
+        }
         var parent = ServiceContext.topLevel
         if let run = run as? TracedSpan {
             parent = run.span.context
@@ -93,6 +108,16 @@ struct TracedSpan: SagaSpan {
     func end(error: String?) {
         end(outcome: error == nil ? "succeeded" : "failed", error: error)
     }
+}
+
+/// A run or attempt the sampler dropped: no span, only the trace to pass on, marked not sampled (`-00`).
+struct UnsampledSpan: SagaSpan {
+    let traceID: String
+    let spanID: String
+
+    var traceparent: String? { "00-\(traceID)-\(spanID)-00" }
+
+    func end(outcome: String, error: String?) {}
 }
 
 struct HeaderExtractor: Extractor {

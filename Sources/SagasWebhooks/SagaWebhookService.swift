@@ -77,6 +77,9 @@ public final class SagaWebhookService: Service, Sendable {
     let resolver: HTTPHostResolver
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// Set by every wake-up, cleared by a pass that queues the feed: a pass in progress queues commits that came
+    /// after it started without waiting for the next poll.
+    private let doorbell = SagaWebhookDoorbell()
 
     /// - Parameters:
     ///   - store: Where subscriptions, deliveries and the journal are.
@@ -96,10 +99,13 @@ public final class SagaWebhookService: Service, Sendable {
 
     /// An observer to add to the engine (`engine.add(observer:)`): each commit wakes the service early. Only a
     /// hint: the service reads the journal, never the notices.
-    public var observer: any SagaObserver { WakeObserver(continuation: wakeContinuation) }
+    public var observer: any SagaObserver { WakeObserver(continuation: wakeContinuation, doorbell: doorbell) }
 
     /// Asks for a pass now.
-    public func wake() { wakeContinuation.yield() }
+    public func wake() {
+        doorbell.ring()
+        wakeContinuation.yield()
+    }
 
     public func run() async throws {
         let client = SagaWebhookClients()
@@ -149,22 +155,35 @@ public final class SagaWebhookService: Service, Sendable {
         do {
             var subscriptions = try await store.webhookSubscriptions()
             guard !subscriptions.isEmpty else { return false }
+            _ = doorbell.answer()
             var more = try await queueAll(subscriptions)
             let clock = ContinuousClock()
             var lastQueued = clock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            try await withThrowingTaskGroup(of: PassStep.self) { group in
                 var inFlight = 0
+                var listening = false
+                // Whether the last wait ended by a ring: then only newly queued events are claimed (a ring is not
+                // a free slot, and claims scan the due deliveries).
+                var rang = false
                 while !Task.isCancelled {
-                    if clock.now - lastQueued >= configuration.pollInterval {
+                    // Queue what was committed since: soon after a commit rang (at most every
+                    // `minimumQueueInterval`, which bounds the feed reads under load), else every poll interval.
+                    let sinceQueued = clock.now - lastQueued
+                    var queuedNow = false
+                    if sinceQueued >= configuration.pollInterval
+                        || (sinceQueued >= Self.minimumQueueInterval && doorbell.answer())
+                    {
                         subscriptions = try await store.webhookSubscriptions()
-                        more = try await queueAll(subscriptions) || more
+                        queuedNow = try await queueAll(subscriptions)
+                        more = queuedNow || more
                         lastQueued = clock.now
                     }
                     // Claims are writes (and scan the due deliveries): refill in batches, once half the slots
-                    // are free, not after every attempt.
+                    // are free or new events were queued, not after every attempt.
                     let free = configuration.concurrency - inFlight
                     var claimed: [SagaWebhookDelivery] = []
-                    if inFlight == 0 || free * 2 >= configuration.concurrency {
+                    let refill = !rang && (inFlight == 0 || free * 2 >= configuration.concurrency)
+                    if refill || (queuedNow && free > 0) {
                         let now = Date()
                         claimed = try await store.claimWebhookDeliveries(
                             owner: configuration.owner,
@@ -178,13 +197,33 @@ public final class SagaWebhookService: Service, Sendable {
                             continue
                         }
                         inFlight += 1
-                        group.addTask { await self.deliver(delivery, to: subscription, client: client) }
+                        group.addTask {
+                            await self.deliver(delivery, to: subscription, client: client)
+                            return .attempted
+                        }
                     }
                     if inFlight == 0 { break }
-                    // Wait for one attempt to end, then refill.
-                    try await group.next()
-                    inFlight -= 1
+                    // A commit while every attempt in flight is slow must not wait for one of them to end.
+                    if !listening {
+                        listening = true
+                        group.addTask { [doorbell] in
+                            await doorbell.waitForRing()
+                            try? await Task.sleep(for: Self.minimumQueueInterval)
+                            return .rang
+                        }
+                    }
+                    // Wait for one attempt to end (or a commit to ring), then refill.
+                    switch try await group.next() {
+                    case .attempted:
+                        inFlight -= 1
+                        rang = false
+                    case .rang:
+                        listening = false
+                        rang = true
+                    case nil: inFlight = 0
+                    }
                 }
+                group.cancelAll()
             }
             return more
         } catch {
@@ -192,6 +231,15 @@ public final class SagaWebhookService: Service, Sendable {
             return false
         }
     }
+
+    /// What ended a wait inside a pass.
+    enum PassStep: Sendable {
+        case attempted
+        case rang
+    }
+
+    /// The shortest time between two readings of the feed inside a pass, however often commits ring.
+    static let minimumQueueInterval: Duration = .milliseconds(25)
 
     private func queueAll(_ subscriptions: [SagaWebhookSubscription]) async throws -> Bool {
         var more = false
@@ -374,11 +422,14 @@ public final class SagaWebhookService: Service, Sendable {
     }
 }
 
-/// Wakes the delivery service after each commit.
+/// Wakes the delivery service after each commit of a lifecycle event (the ones webhooks publish).
 private struct WakeObserver: SagaObserver {
     let continuation: AsyncStream<Void>.Continuation
+    let doorbell: SagaWebhookDoorbell
 
     func observe(_ notice: SagaNotice) {
-        if !notice.events.isEmpty { continuation.yield() }
+        guard notice.events.contains(where: { !SagaWebhookEventType.derived(from: $0.type).isEmpty }) else { return }
+        doorbell.ring()
+        continuation.yield()
     }
 }

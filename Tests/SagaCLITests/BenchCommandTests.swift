@@ -28,6 +28,18 @@ struct BenchCommandTests {
         #expect(recovery.status == 2 && recovery.stderr.contains("not --mode recovery"), "\(recovery)")
     }
 
+    @Test func webhookDeliveryBesideTheBenchReportsTheLagOfEveryEvent() throws {
+        let box = try CLISandbox()
+        let r = try bench(box, ["--sagas", "20", "--steps", "2", "--observe", "webhooks"])
+        #expect(r["observe"] == "webhooks", "\(r)")
+        // saga.started and saga.completed of each saga, each received once by the loopback receiver.
+        #expect(r["webhookLagMs"]?["deliveries"]?.doubleValue == 40, "\(r)")
+        let p50 = r["webhookLagMs"]?["p50"]?.doubleValue ?? -1
+        let maximum = r["webhookLagMs"]?["max"]?.doubleValue ?? -1
+        #expect(p50 >= 0 && maximum >= p50, "\(r)")
+        #expect(try bench(box, ["--sagas", "5"])["webhookLagMs"] == nil)
+    }
+
     @Test func throughputReportIsConsistent() throws {
         let box = try CLISandbox()
         let r = try bench(box, ["--sagas", "50", "--steps", "4", "--concurrency", "8"])
