@@ -22,6 +22,9 @@ extension SQLiteSagaStore: SagaStoreLimits {
         return try await write { db in try Self.acquire(request, requestedAt: requestedAt, db: db) }
     }
 
+    /// `true`: a worker's parked requests are asked together, in one transaction (`acquireWaiting`).
+    public var parksLimitWaiters: Bool { true }
+
     /// Asks again for every request of a worker's parked sagas in one transaction of the write batcher.
     public func acquireWaiting(_ requests: [SagaLimitRequest], now requested: Date) async throws -> [SagaLimitRequest] {
         let requestedAt = SagaTime.milliseconds(requested)

@@ -72,10 +72,12 @@ extension SagaEngine {
     /// A saga that waits for a limit with a `rate` is not parked: its wait is short (the next token), and the hand
     /// back through a worker slot would make the starts the targets see jitter around the grants the rate counts.
     ///
-    /// - Returns: `false` when the worker is shutting down, parks `parkingCapacity` sagas already, or a request's
-    ///   limit has a rate.
+    /// - Returns: `false` when the worker is shutting down, parks `parkingCapacity` sagas already, a request's
+    ///   limit has a rate, or the store does not answer parked requests together (`parksLimitWaiters`).
     func park(_ record: SagaRecord, requests: [SagaLimitRequest], wakeAt: Date?) -> Bool {
-        guard requests.allSatisfy({ $0.limit.rate == nil }) else { return false }
+        guard requests.allSatisfy({ $0.limit.rate == nil }),
+            (store as? any SagaStoreLimits)?.parksLimitWaiters == true
+        else { return false }
         let parked = state.withLock { s -> Bool in
             guard !s.shuttingDown, s.parking.parked.count < parkingCapacity else { return false }
             s.parking.nextOrder += 1
@@ -244,4 +246,7 @@ extension SagaStoreLimits {
         for request in requests where try await acquire(request, now: now) { granted.append(request) }
         return granted
     }
+
+    /// `false`: asking each parked request on its own every 50 ms would cost a round trip each.
+    public var parksLimitWaiters: Bool { false }
 }

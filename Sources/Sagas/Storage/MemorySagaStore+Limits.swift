@@ -1,6 +1,9 @@
 public import Foundation
 
 extension MemorySagaStore: SagaStoreLimits {
+    /// `true`: asking again costs no round trip.
+    nonisolated public var parksLimitWaiters: Bool { true }
+
     private func isLive(_ entry: MemoryLimitState.Entry, now: Date) -> Bool {
         guard let record = saga(id: entry.sagaID), record.owner == entry.owner, let expires = record.leaseExpiresAt
         else { return false }

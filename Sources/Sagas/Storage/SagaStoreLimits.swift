@@ -56,6 +56,12 @@ public protocol SagaStoreLimits: SagaStore {
     /// granted. A default implementation calls `acquire` for each; a store may answer them in one transaction.
     func acquireWaiting(_ requests: [SagaLimitRequest], now: Date) async throws -> [SagaLimitRequest]
 
+    /// Whether the engine may park sagas that wait for a limit out of its worker slots (guarantees rule 31): the
+    /// parked requests are asked again every 50 ms, so only a store that answers them together cheaply
+    /// (`acquireWaiting` in one transaction) says `true`. The default is `false`: a waiting attempt keeps its slot
+    /// and asks on its own.
+    var parksLimitWaiters: Bool { get }
+
     /// Frees the slot `holder` of `sagaID` holds of limit `name`, and forgets its waiting request, if any.
     func release(limit name: String, sagaID: String, holder: String) async throws
 
