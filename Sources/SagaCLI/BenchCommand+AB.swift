@@ -36,6 +36,16 @@ extension BenchCommand {
                 results.append((label, report))
             }
         }
+        reportAB(results, workload: workload, store: nil)
+    }
+
+    /// Prints the runs of an A/B (`--ab`) and their medians, as text or `--json`; `store` names a store other
+    /// than the default in both (`postgres`).
+    func reportAB(
+        _ results: [(label: String, report: SagaBenchmark.Report)],
+        workload: SagaBenchmark.Workload,
+        store: String?
+    ) {
         func median(_ label: String) -> Double {
             let values = results.filter { $0.label == label }.map(\.report.sagasPerSecond).sorted()
             return values.isEmpty ? 0 : values[values.count / 2]
@@ -47,12 +57,14 @@ extension BenchCommand {
         if workload.exclusiveKeys { what.append("an exclusive key per saga") }
         let ratio = a > 0 ? b / a : 0
         if json {
-            CLI.printJSON(.object([
+            var object: [String: JSONValue] = [
                 "a": .array(results.filter { $0.label == "A" }.map { .number($0.report.sagasPerSecond) }),
                 "b": .array(results.filter { $0.label == "B" }.map { .number($0.report.sagasPerSecond) }),
                 "medianA": .number(a), "medianB": .number(b), "ratio": .number(ratio),
                 "b_has": .array(what.map { .string($0) }),
-            ]))
+            ]
+            if let store { object["store"] = .string(store) }
+            CLI.printJSON(.object(object))
             return
         }
         for (label, report) in results {
@@ -60,7 +72,7 @@ extension BenchCommand {
                 + "(\(report.completed) completed, \(report.compensated) compensated, "
                 + "\(String(format: "%.2f", report.elapsedSeconds)) s)")
         }
-        print("A: no limit, no key; B: \(what.joined(separator: " and "))")
+        print("\(store == "postgres" ? "PostgreSQL; " : "")A: no limit, no key; B: \(what.joined(separator: " and "))")
         print(String(format: "median A %.0f sagas/s, median B %.0f sagas/s: B is %.1f%% of A", a, b, ratio * 100))
     }
 }

@@ -23,7 +23,7 @@ extension BenchCommand {
         var plain = workload
         plain.limitConcurrency = nil
         plain.exclusiveKeys = false
-        var results: [(label: String, sagasPerSecond: Double, report: SagaBenchmark.Report)] = []
+        var results: [(label: String, report: SagaBenchmark.Report)] = []
         var run = 0
         for _ in 0..<rounds {
             for (label, w) in [("A", plain), ("B", workload)] {
@@ -44,34 +44,9 @@ extension BenchCommand {
                         return report
                     }
                 }
-                results.append((label, report.sagasPerSecond, report))
+                results.append((label, report))
             }
         }
-        func median(_ label: String) -> Double {
-            let values = results.filter { $0.label == label }.map(\.sagasPerSecond).sorted()
-            return values.isEmpty ? 0 : values[values.count / 2]
-        }
-        let a = median("A")
-        let b = median("B")
-        var what: [String] = []
-        if let c = workload.limitConcurrency { what.append("a limit of concurrency \(c) on every step") }
-        if workload.exclusiveKeys { what.append("an exclusive key per saga") }
-        let ratio = a > 0 ? b / a : 0
-        if json {
-            CLI.printJSON(.object([
-                "a": .array(results.filter { $0.label == "A" }.map { .number($0.sagasPerSecond) }),
-                "b": .array(results.filter { $0.label == "B" }.map { .number($0.sagasPerSecond) }),
-                "medianA": .number(a), "medianB": .number(b), "ratio": .number(ratio),
-                "b_has": .array(what.map { .string($0) }), "store": "postgres",
-            ]))
-            return
-        }
-        for result in results {
-            print("\(result.label)  \(String(format: "%.0f", result.sagasPerSecond)) sagas/s  "
-                + "(\(result.report.completed) completed, \(result.report.compensated) compensated, "
-                + "\(String(format: "%.2f", result.report.elapsedSeconds)) s)")
-        }
-        print("PostgreSQL; A: no limit, no key; B: \(what.joined(separator: " and "))")
-        print(String(format: "median A %.0f sagas/s, median B %.0f sagas/s: B is %.1f%% of A", a, b, ratio * 100))
+        reportAB(results, workload: workload, store: "postgres")
     }
 }
