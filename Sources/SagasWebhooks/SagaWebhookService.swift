@@ -80,6 +80,8 @@ public final class SagaWebhookService: Service, Sendable {
     /// Set by every wake-up, cleared by a pass that queues the feed: a pass in progress queues commits that came
     /// after it started without waiting for the next poll.
     private let doorbell = SagaWebhookDoorbell()
+    /// Subscriptions this service disabled (a 410): their deliveries claimed in a pass begun before are not sent.
+    private let disabledNow = Mutex<Set<String>>([])
 
     /// - Parameters:
     ///   - store: Where subscriptions, deliveries and the journal are.
@@ -193,7 +195,11 @@ public final class SagaWebhookService: Service, Sendable {
                         )
                     }
                     for delivery in claimed {
-                        guard let subscription = subscriptions.first(where: { $0.id == delivery.subscriptionID }) else {
+                        // The pass's list of subscriptions may predate a 410 answered in it.
+                        guard let subscription = subscriptions.first(where: { $0.id == delivery.subscriptionID }),
+                            subscription.state != .disabled,
+                            !disabledNow.withLock({ $0.contains(subscription.id) })
+                        else {
                             continue
                         }
                         inFlight += 1
@@ -290,6 +296,13 @@ public final class SagaWebhookService: Service, Sendable {
                 : .failed(status: nil, error: error)
         }
         do {
+            // A 410 disables the subscription before the delivery is finished: until then the saga's next event
+            // waits behind this one (in order per saga), so no claim, here or on another worker, can send it to
+            // the receiver that said it is gone.
+            if disable {
+                disabledNow.withLock { _ = $0.insert(subscription.id) }
+                try await store.setWebhookSubscriptionState(id: subscription.id, state: .disabled, reason: "410 Gone")
+            }
             // The outcome is recorded even when shutdown cancels the pass: the request was sent.
             let updated = try await store.finishWebhookDelivery(
                 id: delivery.id,
@@ -305,7 +318,6 @@ public final class SagaWebhookService: Service, Sendable {
                 logger.warning("webhook delivery failed for good after \(attempt) attempts: \(error)")
             }
             if disable {
-                try await store.setWebhookSubscriptionState(id: subscription.id, state: .disabled, reason: "410 Gone")
                 logger.warning("webhook subscription disabled: the receiver answered 410 Gone")
             } else if let updated, updated.state == .active, let since = updated.failingSince,
                 Date().timeIntervalSince(since) >= Self.seconds(configuration.pauseAfter)

@@ -157,7 +157,9 @@ struct PostgresCLITests {
         #expect(finished, "every saga ends")
         for worker in workers {
             worker.signal(SIGTERM)
-            #expect(worker.wait(timeout: 30) != nil, "a worker did not stop: \(worker.stderr)")
+            // Bounded by the shutdown grace (10 s) plus one store call's deadline (30 s): a claim sent on a
+            // connection the server cut may wait that long for its answer.
+            #expect(worker.wait(timeout: 60) != nil, "a worker did not stop: \(worker.stderr)")
         }
         for (id, failure) in failAt.sorted(by: { $0.key < $1.key }) {
             _ = try CLIWorkerCrashTests.checkChaosSaga(box, id: id, failAt: failure)

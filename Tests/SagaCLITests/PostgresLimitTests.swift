@@ -27,7 +27,7 @@ struct PostgresLimitTests {
         #expect(ids.count == 200)
         #expect(try NamedLimitTests.runWorkers(box, count: 3) { try NamedLimitTests.allCompleted(box, 200) })
         let calls = NamedLimitTests.calls(box)
-        #expect(calls.count == 200)
+        NamedLimitTests.expectEachCallJournaled(box, count: 200)
         let most = NamedLimitTests.mostInFlight(calls)
         #expect(most <= 2, "\(most) calls in flight at once across three nodes")
         #expect(most == 2, "the limit was never used in full")
