@@ -92,26 +92,6 @@ struct BenchObservability: Sendable {
             headers[.contentType] = "application/x-protobuf"
             return Response(status: .ok, headers: headers)
         }
-        let bound = AsyncStream<Int>.makeStream()
-        var quiet = logger
-        quiet.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                bound.continuation.yield(channel.localAddress?.port ?? 0)
-                bound.continuation.finish()
-            },
-            logger: quiet
-        )
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var port = 0
-            for await value in bound.stream { port = value }
-            guard port > 0 else { throw CLIError("the loopback trace sink did not start", exitCode: CLI.ExitCodes.notCompleted) }
-            let result = try await body(port)
-            group.cancelAll()
-            return result
-        }
+        return try await BenchLoopbackServer.serve(router, what: "the loopback trace sink", logger: logger, body)
     }
 }

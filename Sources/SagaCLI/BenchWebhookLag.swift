@@ -38,25 +38,10 @@ final class BenchWebhookLag: Sendable {
             }
             return Response(status: .noContent)
         }
-        let bound = AsyncStream<Int>.makeStream()
         var quiet = logger
         quiet.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                bound.continuation.yield(channel.localAddress?.port ?? 0)
-                bound.continuation.finish()
-            },
-            logger: quiet
-        )
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var port = 0
-            for await value in bound.stream { port = value }
-            guard port > 0 else {
-                throw CLIError("the loopback webhook receiver did not start", exitCode: CLI.ExitCodes.notCompleted)
-            }
+        return try await BenchLoopbackServer.serve(router, what: "the loopback webhook receiver", logger: logger) {
+            [quiet] port in
             var random = SystemRandomNumberGenerator()
             let key = (0..<24).map { _ in UInt8.random(in: 0...255, using: &random) }
             _ = try await SagaWebhooks(store: store).add(
@@ -70,11 +55,13 @@ final class BenchWebhookLag: Sendable {
             )
             let service = SagaWebhookService(store: store, configuration: configuration, logger: quiet)
             engine.add(observer: service.observer)
-            group.addTask { try await service.run() }
-            let result = try await body()
-            try await service.drain(timeout: .seconds(300))
-            group.cancelAll()
-            return result
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                let result = try await body()
+                try await service.drain(timeout: .seconds(300))
+                group.cancelAll()
+                return result
+            }
         }
     }
 
