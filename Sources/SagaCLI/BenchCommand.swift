@@ -84,6 +84,12 @@ struct BenchCommand: SagaSubcommand {
     var limit: Int?
     @Flag(help: "Every saga takes an exclusive key of its own (issue 21).")
     var exclusive = false
+    @Option(help: ArgumentHelp(
+        "Start this many sagas per second instead of flat out (throughput mode).",
+        discussion: "A steady load, e.g. to measure webhook delivery lag at a given rate (--observe webhooks): saga number i starts no earlier than i/N seconds after the run began, at most --concurrency in flight.",
+        valueName: "N"
+    ))
+    var rate: Double?
     @Option(help: "Run the workload without limits and keys (A) and with --limit/--exclusive (B), alternating, this many rounds each, on SQLite (or, with --store postgres, on schemas of their own).")
     var ab: Int?
 
@@ -103,6 +109,7 @@ struct BenchCommand: SagaSubcommand {
         )
         workload.limitConcurrency = limit
         workload.exclusiveKeys = exclusive
+        workload.startsPerSecond = rate
         if let limit, !(1...SagaLimit.maxConcurrency).contains(limit) {
             throw CLIError("--limit must be 1 to \(SagaLimit.maxConcurrency)", exitCode: CLI.ExitCodes.invalidInput)
         }

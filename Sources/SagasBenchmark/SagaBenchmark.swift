@@ -44,6 +44,9 @@ public enum SagaBenchmark {
         public var limitConcurrency: Int? = nil
         /// Every saga takes an exclusive key of its own (`saga bench --exclusive`).
         public var exclusiveKeys = false
+        /// Sagas started per second (`saga bench --rate N`, throughput mode): saga number `i` starts no earlier than
+        /// `i / rate` seconds after the run began, so the load is steady instead of a burst; `nil`: flat out.
+        public var startsPerSecond: Double? = nil
 
         /// A workload; every parameter has its default.
         public init(
@@ -69,6 +72,9 @@ public enum SagaBenchmark {
             if concurrency < 1 || concurrency > 100_000 { return "--concurrency must be 1 to 100000" }
             if !(0...1).contains(failRate) { return "--fail-rate must be between 0 and 1" }
             if let failStep, failStep < 1 || failStep > steps { return "--fail-step must be 1 to --steps" }
+            if let startsPerSecond, !(startsPerSecond > 0 && startsPerSecond <= 1_000_000) {
+                return "--rate must be more than 0 and at most 1000000 sagas per second"
+            }
             return nil
         }
 
@@ -319,6 +325,11 @@ public enum SagaBenchmark {
                     while true {
                         let i = next.value.add(1, ordering: .relaxed).oldValue
                         guard i < inputs.count else { break }
+                        if let rate = workload.startsPerSecond {
+                            // A steady load: saga i is due i / rate seconds after the start.
+                            let due = start.advanced(by: .nanoseconds(Int64(Double(i) / rate * 1e9)))
+                            if due > clock.now { try await clock.sleep(until: due) }
+                        }
                         let t0 = clock.now
                         let record = try await engine.execute(definition, input: inputs[i])
                         let elapsed = clock.now - t0

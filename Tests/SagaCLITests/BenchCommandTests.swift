@@ -143,6 +143,19 @@ struct BenchCommandTests {
         #expect(number(r, "sagasPerSecond") > 0)
     }
 
+    @Test func rateSpreadsTheStartsOverTime() throws {
+        let box = try CLISandbox()
+        // 30 sagas at 100 per second: saga 29 cannot start before 0.29 s (a lower bound the rate guarantees, not
+        // a performance figure), and every saga still runs.
+        let r = try bench(box, ["--sagas", "30", "--steps", "1", "--rate", "100"])
+        #expect(r["completed"] == 30, "\(r)")
+        #expect(number(r, "elapsedSeconds") >= 0.29, "\(r)")
+        let flat = try bench(box, ["--sagas", "30", "--steps", "1", "--store", "memory"])
+        #expect(flat["completed"] == 30, "\(flat)")
+        let bad = try box.run(["bench", "--sagas", "5", "--rate", "0"])
+        #expect(bad.status == 2 && bad.stderr.contains("--rate must be more than 0"), "\(bad)")
+    }
+
     @Test(arguments: [
         ["--sagas", "0"], ["--steps", "0"], ["--fail-rate", "1.5"], ["--mode", "fast"], ["--sync", "off"],
         ["--fail-step", "5", "--steps", "4"], ["--store", "disk"], ["--store", "memory", "--mode", "recovery"],
