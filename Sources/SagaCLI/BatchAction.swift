@@ -42,7 +42,7 @@ struct BatchOptions: ParsableArguments {
         if filters.status.isEmpty && !filters.hasIntervention { query.statuses = defaultStatuses }
         var ids: [String] = []
         while ids.count < Self.maxSagas {
-            let page = try await CLI.guarded { try await engine.list(query) }
+            let page = try await CLI.guarded { try await engine.client.list(query) }
             ids += page.map(\.id)
             guard page.count == query.limit, let last = page.last else { break }
             query.after = last.id

@@ -50,11 +50,11 @@ struct CancelCommand: SagaSubcommand {
         let who = by ?? ResolveCommand.currentUser()
         guard let id else {
             try await batch.run(verb: "cancel", json: json, engine: engine, defaultStatuses: [.pending, .running]) {
-                _ = try await engine.cancel(sagaID: $0, reason: reason, by: who)
+                _ = try await engine.client.cancel(sagaID: $0, reason: reason, by: who)
             }
             return
         }
-        let record = try await CLI.guarded { try await engine.cancel(sagaID: id, reason: reason, by: who) }
+        let record = try await CLI.guarded { try await engine.client.cancel(sagaID: id, reason: reason, by: who) }
         if json {
             CLI.printJSON(record.summaryJSON(now: Date()))
         } else {

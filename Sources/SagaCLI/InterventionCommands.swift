@@ -43,7 +43,7 @@ struct InterventionsCommand: SagaSubcommand {
         }
         let store = try await global.openStore(.read)
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
-        let list = try await CLI.guarded { try await engine.interventions(workflow: workflow, olderThan: minimumAge) }
+        let list = try await CLI.guarded { try await engine.client.interventions(workflow: workflow, olderThan: minimumAge) }
         let now = Date()
         if json {
             CLI.printJSON(.array(list.map { $0.json(now: now, maxAutomaticRetries: maxRetries) }))
@@ -183,11 +183,11 @@ struct ResolveCommand: SagaSubcommand {
             let note = self.note
             try await batch.run(verb: "resolve (\(resolution.actionName))", json: json, engine: engine, defaultStatuses: [.needsIntervention]) {
                 sagaID in
-                _ = try await engine.resolve(sagaID, resolution, by: who, note: note)
+                _ = try await engine.client.resolve(sagaID, resolution, by: who, note: note)
             }
             return
         }
-        var record = try await CLI.guarded { try await engine.resolve(id, resolution, by: who, note: note) }
+        var record = try await CLI.guarded { try await engine.client.resolve(id, resolution, by: who, note: note) }
         if run && !abandon {
             let sagaID = record.id
             record = try await CLI.guarded { try await engine.run(sagaID: sagaID) }

@@ -108,7 +108,7 @@ struct ShowCommand: SagaSubcommand {
             }
             return
         }
-        let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: id) }
+        let snapshot = try await CLI.guarded { try await engine.client.snapshot(sagaID: id) }
         if json {
             CLI.printJSON(snapshot.json(now: Date()))
         } else {

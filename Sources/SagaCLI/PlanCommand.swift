@@ -44,7 +44,7 @@ struct PlanCommand: SagaSubcommand {
             let engine = EngineFactory.makeEngine(store: store, logger: logger)
             let found: SagaRecord? = try await CLI.guarded { try await store.saga(id: target) }
             if found != nil {
-                let plan: SagaPlan = try await CLI.guarded { try await engine.plan(sagaID: target) }
+                let plan: SagaPlan = try await CLI.guarded { try await engine.client.plan(sagaID: target) }
                 show(plan)
                 return
             }
@@ -52,7 +52,7 @@ struct PlanCommand: SagaSubcommand {
         let definition = try resolveWorkflow()
         let engine = SagaEngine(store: MemorySagaStore(), logger: logger)
         let value: JSONValue = try input.value()
-        let plan: SagaPlan = try await CLI.guarded { try engine.plan(definition, input: value) }
+        let plan: SagaPlan = try await CLI.guarded { try engine.client.plan(definition, input: value) }
         show(plan)
     }
 

@@ -60,7 +60,7 @@ struct RerunCommand: SagaSubcommand {
         }
         let corrected: JSONValue? = input.input == nil ? JSONValue?.none : try input.value()
         var record = try await CLI.guarded {
-            try await engine.rerun(
+            try await engine.client.rerun(
                 sagaID: id, from: from, input: corrected, definition: definition, id: newID, by: ResolveCommand.currentUser()
             )
         }

@@ -59,7 +59,7 @@ struct RunCommand: SagaSubcommand {
             }
         }
         await EngineFactory.shutdown()
-        let snapshot = try await CLI.guarded { try await engine.snapshot(sagaID: record.id) }
+        let snapshot = try await CLI.guarded { try await engine.client.snapshot(sagaID: record.id) }
         if json {
             CLI.printJSON(snapshot.json(now: Date()))
         } else {

@@ -205,6 +205,6 @@ struct ServeWorkerService: Service {
     func run() async throws {
         running.set(true)
         defer { running.set(false) }
-        try await engine.run()
+        try await SagaWorker(engine).run()
     }
 }

@@ -66,7 +66,7 @@ struct SignalCommand: SagaSubcommand {
         let engine = EngineFactory.makeEngine(store: store, logger: logger)
         let by = by ?? ResolveCommand.currentUser()
         let result = try await CLI.guarded {
-            try await engine.signal(
+            try await engine.client.signal(
                 sagaID: id, step: step, token: token, outcome: outcome, by: by,
                 patience: .seconds(max(0, patience))
             )

@@ -45,11 +45,11 @@ struct TerminateCommand: SagaSubcommand {
         let engine = EngineFactory.makeEngine(store: store, logger: global.makeLogger(defaultLevel: .warning))
         guard let id else {
             try await batch.run(verb: "terminate", json: json, engine: engine, defaultStatuses: [.needsIntervention]) {
-                _ = try await engine.terminate(sagaID: $0, reason: reason, by: who)
+                _ = try await engine.client.terminate(sagaID: $0, reason: reason, by: who)
             }
             return
         }
-        let record = try await CLI.guarded { try await engine.terminate(sagaID: id, reason: reason, by: who) }
+        let record = try await CLI.guarded { try await engine.client.terminate(sagaID: id, reason: reason, by: who) }
         if json {
             CLI.printJSON(record.summaryJSON(now: Date()))
         } else {

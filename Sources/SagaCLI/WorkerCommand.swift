@@ -166,11 +166,11 @@ struct WorkerService: Service {
 
     func run() async throws {
         if untilIdle {
-            try await engine.runUntilIdle()
+            try await SagaWorker(engine).runUntilIdle()
             // --until-idle also waits for the webhook deliveries that are due (their current attempt).
             try await webhooks?.drain()
         } else {
-            try await engine.run()
+            try await SagaWorker(engine).run()
         }
     }
 }

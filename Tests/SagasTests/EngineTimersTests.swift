@@ -24,56 +24,115 @@ struct EngineTimersTests {
         }
     }
 
-    @Test func aTimerScheduledBeforeTheNextDueOneWakesTheSleepingTask() async {
+    @Test func aTimerScheduledBeforeTheNextDueOneWakesTheSleepingTask() async throws {
         let timers = EngineTimers(clock: ContinuousClock())
-        let fired = Fired()
-        // The task sleeps until this one, an hour away...
-        let far = timers.schedule(after: .seconds(3600)) { fired.record("far") }
-        try? await Task.sleep(for: .milliseconds(20))
-        // ... and must wake for these, not an hour later.
-        timers.schedule(after: .milliseconds(30)) { fired.record("second") }
-        timers.schedule(after: .milliseconds(1)) { fired.record("first") }
-        #expect(await fired.wait(for: 2))
-        #expect(fired.all == ["first", "second"])
-        #expect(timers.pending == 1)
-        timers.cancel(far)
-        #expect(timers.pending == 0)
-    }
-
-    @Test func aCancelledTimerNeverFires() async {
-        let timers = EngineTimers(clock: ContinuousClock())
-        let fired = Fired()
-        let cancelled = timers.schedule(after: .milliseconds(10)) { fired.record("cancelled") }
-        timers.cancel(cancelled)
-        timers.schedule(after: .milliseconds(50)) { fired.record("kept") }
-        #expect(await fired.wait(for: 1))
-        try? await Task.sleep(for: .milliseconds(50))
-        #expect(fired.all == ["kept"])
-    }
-
-    @Test func timersKeepWorkingAfterTheTaskEnded() async {
-        let timers = EngineTimers(clock: ContinuousClock())
-        let fired = Fired()
-        timers.schedule(after: .zero) { fired.record("one") }
-        #expect(await fired.wait(for: 1))
-        // The table emptied, so the serving task ended; a new timer starts another.
-        try? await Task.sleep(for: .milliseconds(20))
-        timers.schedule(after: .milliseconds(5)) { fired.record("two") }
-        #expect(await fired.wait(for: 2))
-        #expect(fired.all == ["one", "two"])
-    }
-
-    @Test func manyTimersAllFireOnce() async {
-        let timers = EngineTimers(clock: ContinuousClock())
-        let fired = Fired()
-        for i in 0..<500 {
-            timers.schedule(after: .milliseconds(Int64(i % 50))) { fired.record("t\(i)") }
+        try await timers.serving {
+            let fired = Fired()
+            // The task sleeps until this one, an hour away...
+            let far = timers.schedule(after: .seconds(3600)) { fired.record("far") }
+            try? await Task.sleep(for: .milliseconds(20))
+            // ... and must wake for these, not an hour later.
+            timers.schedule(after: .milliseconds(30)) { fired.record("second") }
+            timers.schedule(after: .milliseconds(1)) { fired.record("first") }
+            #expect(await fired.wait(for: 2))
+            #expect(fired.all == ["first", "second"])
+            #expect(timers.pending == 1)
+            timers.cancel(far)
+            #expect(timers.pending == 0)
         }
-        #expect(await fired.wait(for: 500))
+    }
+
+    @Test func aCancelledTimerNeverFires() async throws {
+        let timers = EngineTimers(clock: ContinuousClock())
+        try await timers.serving {
+            let fired = Fired()
+            let cancelled = timers.schedule(after: .milliseconds(10)) { fired.record("cancelled") }
+            timers.cancel(cancelled)
+            timers.schedule(after: .milliseconds(50)) { fired.record("kept") }
+            #expect(await fired.wait(for: 1))
+            try? await Task.sleep(for: .milliseconds(50))
+            #expect(fired.all == ["kept"])
+        }
+    }
+
+    @Test func timersKeepWorkingAfterTheTableEmptied() async throws {
+        let timers = EngineTimers(clock: ContinuousClock())
+        try await timers.serving {
+            let fired = Fired()
+            timers.schedule(after: .zero) { fired.record("one") }
+            #expect(await fired.wait(for: 1))
+            // The table emptied, so the serving task sleeps until a timer is scheduled.
+            try? await Task.sleep(for: .milliseconds(20))
+            timers.schedule(after: .milliseconds(5)) { fired.record("two") }
+            #expect(await fired.wait(for: 2))
+            #expect(fired.all == ["one", "two"])
+        }
+    }
+
+    @Test func manyTimersAllFireOnce() async throws {
+        let timers = EngineTimers(clock: ContinuousClock())
+        try await timers.serving {
+            let fired = Fired()
+            for i in 0..<500 {
+                timers.schedule(after: .milliseconds(Int64(i % 50))) { fired.record("t\(i)") }
+            }
+            #expect(await fired.wait(for: 500))
+            try? await Task.sleep(for: .milliseconds(20))
+            #expect(fired.all.count == 500)
+            #expect(Set(fired.all).count == 500)
+            #expect(timers.pending == 0)
+        }
+    }
+
+    @Test func aTimerScheduledWhileNoScopeIsOpenFiresWhenOneOpens() async throws {
+        let timers = EngineTimers(clock: ContinuousClock())
+        let fired = Fired()
+        timers.schedule(after: .zero) { fired.record("early") }
         try? await Task.sleep(for: .milliseconds(20))
-        #expect(fired.all.count == 500)
-        #expect(Set(fired.all).count == 500)
-        #expect(timers.pending == 0)
+        #expect(fired.all.isEmpty)
+        try await timers.serving {
+            #expect(await fired.wait(for: 1))
+        }
+        #expect(fired.all == ["early"])
+    }
+
+    /// Two scopes (two drives outside a worker): when the one whose standby serves ends, the other's takes over.
+    @Test func anotherScopeTakesOverWhenTheServingOneEnds() async throws {
+        let timers = EngineTimers(clock: ContinuousClock())
+        let fired = Fired()
+        let (firstEnds, endFirst) = AsyncStream.makeStream(of: Void.self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await timers.serving { for await _ in firstEnds { break } }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+            group.addTask {
+                try await timers.serving {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    endFirst.finish()
+                    try? await Task.sleep(for: .milliseconds(20))
+                    timers.schedule(after: .milliseconds(5)) { fired.record("after") }
+                    #expect(await fired.wait(for: 1))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(fired.all == ["after"])
+    }
+
+    /// A job runs as a child of the serving task: when its scope ends, the job is cancelled and awaited.
+    @Test func aJobEndsBeforeItsScopeReturns() async throws {
+        let timers = EngineTimers(clock: ContinuousClock())
+        let fired = Fired()
+        try await timers.serving {
+            timers.scheduleJob(after: .zero) {
+                fired.record("started")
+                try? await Task.sleep(for: .seconds(3600))
+                fired.record(Task.isCancelled ? "cancelled" : "slept")
+            }
+            #expect(await fired.wait(for: 1))
+        }
+        #expect(fired.all == ["started", "cancelled"])
     }
 
     /// A clock whose every sleep ends 60 ms late, like a loaded machine's: when the timers' task wakes, several
@@ -87,15 +146,17 @@ struct EngineTimersTests {
         }
     }
 
-    @Test func timersDueTogetherFireInDeadlineOrder() async {
+    @Test func timersDueTogetherFireInDeadlineOrder() async throws {
         let timers = EngineTimers(clock: LateWakingClock())
-        let fired = Fired()
-        // Scheduled latest deadline first: the order of scheduling and of the table is the reverse of the deadlines.
-        for i in (0..<10).reversed() {
-            timers.schedule(after: .milliseconds(Int64(i))) { fired.record("t\(i)") }
+        try await timers.serving {
+            let fired = Fired()
+            // Scheduled latest deadline first: the order of scheduling and of the table is the reverse of the deadlines.
+            for i in (0..<10).reversed() {
+                timers.schedule(after: .milliseconds(Int64(i))) { fired.record("t\(i)") }
+            }
+            #expect(await fired.wait(for: 10))
+            #expect(fired.all == (0..<10).map { "t\($0)" })
         }
-        #expect(await fired.wait(for: 10))
-        #expect(fired.all == (0..<10).map { "t\($0)" })
     }
 }
 

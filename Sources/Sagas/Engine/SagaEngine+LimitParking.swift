@@ -121,7 +121,8 @@ extension SagaEngine {
         let waits = state.withLock { s in
             s.parking.parked.values.contains { $0.requests.contains { $0.name == name } }
         }
-        if waits { Task { await self.pollParked() } }
+        // At once, as a job of the timers' task (a child of the worker's `run()`).
+        if waits { timers.scheduleJob(after: .zero) { await self.pollParked() } }
     }
 
     /// Hands back the parked sagas the lease renewal found cancelled, and forgets those whose lease was lost.
@@ -160,15 +161,13 @@ extension SagaEngine {
     }
 
     private func scheduleParkedPoll() {
-        timers.schedule(after: .milliseconds(Int64(Self.parkedPollInterval * 1000))) {
-            Task {
-                await self.pollParked()
-                let again = self.state.withLock { s in
-                    s.parking.pollScheduled = !s.parking.parked.isEmpty
-                    return s.parking.pollScheduled
-                }
-                if again { self.scheduleParkedPoll() }
+        timers.scheduleJob(after: .milliseconds(Int64(Self.parkedPollInterval * 1000))) {
+            if !Task.isCancelled { await self.pollParked() }
+            let again = self.state.withLock { s in
+                s.parking.pollScheduled = !s.parking.parked.isEmpty
+                return s.parking.pollScheduled
             }
+            if again { self.scheduleParkedPoll() }
         }
     }
 

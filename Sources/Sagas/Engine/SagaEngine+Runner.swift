@@ -73,17 +73,29 @@ extension SagaEngine {
                 if $0.mailboxes[sagaID] === mailbox { $0.mailboxes[sagaID] = nil }
             }
         }
-        var attempts = RunningAttempts()
         do {
-            let end = try await drive(
-                record, creating: started, parkable: parkable && started == nil, mailbox: mailbox, attempts: &attempts
-            )
-            await attempts.cancelAndWait(timers: timers)
-            return end
+            // The attempts are children of this drive's task group, and the timers are served by a child of the
+            // worker's `run()` or, outside a worker, of this drive: both end before this returns.
+            return try await timers.serving {
+                try await withThrowingDiscardingTaskGroup(returning: DriveEnd?.self) { group in
+                    var attempts = RunningAttempts()
+                    do {
+                        let end = try await drive(
+                            record, creating: started, parkable: parkable && started == nil, mailbox: mailbox,
+                            attempts: &attempts, tasks: &group
+                        )
+                        attempts.cancelAll(timers: timers)
+                        return end
+                    } catch {
+                        // Outcomes not yet journaled are lost on purpose: the next worker journals those attempts
+                        // as interrupted and settles them (at least once). They are stopped (the group awaits
+                        // them) before the lease can pass on.
+                        attempts.cancelAll(timers: timers)
+                        throw error
+                    }
+                }
+            }
         } catch {
-            // Outcomes not yet journaled are lost on purpose: the next worker journals those attempts as
-            // interrupted and settles them (at least once). They are stopped before the lease can pass on.
-            await attempts.cancelAndWait(timers: timers)
             if let error = error as? SagaError, error.code == .corruptJournal, started == nil {
                 await park(record, because: error)
             }
@@ -118,7 +130,8 @@ extension SagaEngine {
         creating started: SagaEvent?,
         parkable: Bool,
         mailbox: DriveMailbox,
-        attempts: inout RunningAttempts
+        attempts: inout RunningAttempts,
+        tasks: inout ThrowingDiscardingTaskGroup<any Error>
     ) async throws -> DriveEnd? {
         let sagaID = record.id
         var logger = self.logger
@@ -279,7 +292,9 @@ extension SagaEngine {
                 var context = makeContext(plan, machine: machine, record: record, logger: logger)
                 context.sagaTrace = sagaTrace
                 context.runSpan = runSpan
-                attempts.start(plan, context: context, definition: definition, engine: self, mailbox: mailbox)
+                attempts.start(
+                    plan, context: context, definition: definition, engine: self, mailbox: mailbox, in: &tasks
+                )
             }
             // Every attempt that could start waits for a limit: out of the worker's slot until a slot is granted.
             if parkable, attempts.count == 0, !shuttingDown, !limitWaits.isEmpty, journal.creating == nil,

@@ -8,20 +8,28 @@ import Synchronization
 extension SagaEngine {
     /// Runs sagas from the store until graceful shutdown or cancellation: new ones, and those left by workers that
     /// died. In-flight attempts finish and are journaled before it returns; the rest resumes later.
+    ///
+    /// Every task it starts is a child of this call: the worker slots, each drive's attempts, and the timers'
+    /// task with the jobs it runs (lease renewals, polls of parked limit waiters). Cancelling it cancels and awaits
+    /// them all.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await self.work(untilIdle: false)
-        } onGracefulShutdown: {
-            self.beginShutdown()
+        try await timers.serving {
+            try await withGracefulShutdownHandler {
+                try await self.work(untilIdle: false)
+            } onGracefulShutdown: {
+                self.beginShutdown()
+            }
         }
     }
 
     /// Runs sagas until none is pending, running or compensating, then returns.
     public func runUntilIdle() async throws {
-        try await withGracefulShutdownHandler {
-            try await self.work(untilIdle: true)
-        } onGracefulShutdown: {
-            self.beginShutdown()
+        try await timers.serving {
+            try await withGracefulShutdownHandler {
+                try await self.work(untilIdle: true)
+            } onGracefulShutdown: {
+                self.beginShutdown()
+            }
         }
     }
 
@@ -294,15 +302,15 @@ extension SagaEngine {
 
     private func scheduleLeaseRenewal() {
         let interval = Duration.milliseconds(max(50, SagaDuration.milliseconds(configuration.leaseDuration) / 3))
-        timers.schedule(after: interval) {
-            Task {
-                await self.renewLeases()
-                let again = self.state.withLock { s in
-                    s.renewalScheduled = !s.active.isEmpty
-                    return s.renewalScheduled
-                }
-                if again { self.scheduleLeaseRenewal() }
+        // A child of the timers' task (of the worker's `run()`, or of the drive that serves the timers).
+        timers.scheduleJob(after: interval) {
+            // Cancelled: the scope serving the timers ended; the next one renews.
+            if !Task.isCancelled { await self.renewLeases() }
+            let again = self.state.withLock { s in
+                s.renewalScheduled = !s.active.isEmpty
+                return s.renewalScheduled
             }
+            if again { self.scheduleLeaseRenewal() }
         }
     }
 
@@ -333,6 +341,8 @@ extension SagaEngine {
             }
             for mailbox in nudge { mailbox.post(.wake) }
             if unparked { wakeWorkers() }
+        } catch where Task.isCancelled {
+            logger.debug("lease renewal cancelled: \(error)")
         } catch {
             logger.error("cannot renew leases: \(error)")
         }
