@@ -1,5 +1,6 @@
 import Foundation
 import Sagas
+import SagasCommand
 import Testing
 
 /// The package's root folder, from this file's path (`Tests/SagasTests/WorkflowLoaderTests.swift`).

@@ -227,14 +227,6 @@ public struct StepAction: Sendable, Hashable {
         return StepAction(kind: .handler, spec: .object(spec))
     }
 
-    /// A command action: `{"command": {"argv": ARGV}}`.
-    public static func command(_ argv: [String], stdin: JSONValue? = nil, env: [String: String] = [:]) -> StepAction {
-        var spec: [String: JSONValue] = ["argv": .array(argv.map { .string($0) })]
-        if let stdin { spec["stdin"] = stdin }
-        if !env.isEmpty { spec["env"] = .object(env.mapValues { .string($0) }) }
-        return StepAction(kind: .command, spec: .object(spec))
-    }
-
     /// The action as it is written in a workflow file: a one-key object.
     public var json: JSONValue { .object([kind.rawValue: spec]) }
 }
