@@ -93,4 +93,33 @@ struct SagaBenchReportViewTests {
         }
         #expect(try JSONDecoder().decode(SagaBenchReportView.self, from: Data(json.jsonString.utf8)) == bare.view)
     }
+
+    @Test func theABViewGivesTheSameJSONAndRoundTrips() async throws {
+        var runs: [(label: String, report: SagaBenchmark.Report)] = []
+        for (label, elapsed) in [("A", 2.0), ("B", 4.0), ("A", 1.0), ("B", 3.0), ("A", 3.0)] {
+            var report = try await makeReport(.throughput)
+            report.elapsedSeconds = elapsed
+            runs.append((label, report))
+        }
+        let view = SagaBenchABReportView(runs, bHas: ["an exclusive key per saga"], store: "postgres")
+        // As BenchCommand.reportAB assembled it by hand before the view.
+        let a = runs.filter { $0.label == "A" }.map(\.report.sagasPerSecond)
+        let b = runs.filter { $0.label == "B" }.map(\.report.sagasPerSecond)
+        let medianA = a.sorted()[a.count / 2]
+        let medianB = b.sorted()[b.count / 2]
+        let handBuilt: JSONValue = [
+            "a": .array(a.map { .number($0) }), "b": .array(b.map { .number($0) }),
+            "medianA": .number(medianA), "medianB": .number(medianB), "ratio": .number(medianB / medianA),
+            "b_has": ["an exclusive key per saga"], "store": "postgres",
+        ]
+        let json = try JSONValueEncoder().encode(view)
+        #expect(json == handBuilt)
+        #expect(view.medianA == 12 / 2.0)  // 12 sagas in 2 s: the middle of 12, 6 and 4 sagas per second
+        let decoded = try JSONDecoder().decode(SagaBenchABReportView.self, from: Data(json.jsonString.utf8))
+        #expect(decoded == view)
+        // Without a store other than the default, the key is absent.
+        let plain = try JSONValueEncoder().encode(SagaBenchABReportView(runs, bHas: [], store: nil))
+        #expect(plain["store"] == nil)
+        #expect(plain["b_has"] == [])
+    }
 }
