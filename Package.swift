@@ -88,7 +88,7 @@ let package = Package(
         // The `command` executor: the only target that spawns processes (opt-in: the CLI registers it).
         .target(
             name: "SagasCommand",
-            dependencies: ["Sagas"],
+            dependencies: ["Sagas", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The benchmark harness behind `saga bench`: workloads, percentiles, rusage.
@@ -207,6 +207,8 @@ let package = Package(
             dependencies: [
                 "Sagas",
                 "SagasCommand",
+                // The shipped workflows and the validation tests use the `http` kind's rules (HTTPActionKind).
+                "SagasHTTP",
                 "SagasTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -253,6 +255,7 @@ let package = Package(
             name: "SagasHTTPTests",
             dependencies: [
                 "Sagas",
+                "SagasCommand",
                 "SagasHTTP",
                 "SagaExampleShopKit",
                 .product(name: "Logging", package: "swift-log"),
@@ -289,6 +292,9 @@ let package = Package(
             name: "SagaCLITests",
             dependencies: [
                 "Sagas",
+                // The kinds of the workflows the tests load in-process (SagaActionKinds.standard).
+                "SagasCommand",
+                "SagasHTTP",
                 "SagasSQLite",
                 "SagasTesting",
                 "SagasWebhooks",

@@ -46,25 +46,14 @@ extension BenchCommand {
         workload: SagaBenchmark.Workload,
         store: String?
     ) {
-        func median(_ label: String) -> Double {
-            let values = results.filter { $0.label == label }.map(\.report.sagasPerSecond).sorted()
-            return values.isEmpty ? 0 : values[values.count / 2]
-        }
-        let a = median("A")
-        let b = median("B")
         var what: [String] = []
         if let c = workload.limitConcurrency { what.append("a limit of concurrency \(c) on every step") }
         if workload.exclusiveKeys { what.append("an exclusive key per saga") }
-        let ratio = a > 0 ? b / a : 0
+        let view = SagaBenchABReportView(results, bHas: what, store: store)
+        let (a, b, ratio) = (view.medianA, view.medianB, view.ratio)
         if json {
-            var object: [String: JSONValue] = [
-                "a": .array(results.filter { $0.label == "A" }.map { .number($0.report.sagasPerSecond) }),
-                "b": .array(results.filter { $0.label == "B" }.map { .number($0.report.sagasPerSecond) }),
-                "medianA": .number(a), "medianB": .number(b), "ratio": .number(ratio),
-                "b_has": .array(what.map { .string($0) }),
-            ]
-            if let store { object["store"] = .string(store) }
-            CLI.printJSON(.object(object))
+            // The view holds numbers and strings only: the encoder has nothing to refuse.
+            CLI.printJSON((try? JSONValueEncoder().encode(view)) ?? .null)
             return
         }
         for (label, report) in results {

@@ -28,7 +28,7 @@ struct HTTPOptions: ParsableArguments {
     }
 }
 
-/// Makes every engine the CLI uses, with the `command` and `http` executors registered.
+/// Makes every engine the CLI uses, with the `http` and `command` kinds registered (their rules and executors).
 enum EngineFactory {
     /// The process's HTTP executor, made when the first `http` step runs.
     private static let http = Mutex<HTTPExecutor?>(nil)
@@ -41,22 +41,21 @@ enum EngineFactory {
         http options: HTTPOptions? = nil
     ) -> SagaEngine {
         let engine = SagaEngine(store: store, configuration: configuration, logger: logger)
-        engine.register(
-            executor: CommandExecutor(
-                maxOutputBytes: configuration.maxOutputBytes,
-                environment: configuration.environment
-            ),
-            for: .command
-        )
         var allowed = options?.allowHosts ?? []
         if allowed.isEmpty, let env = ProcessInfo.processInfo.environment["SAGA_HTTP_ALLOW"] {
             allowed = env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         var httpConfiguration = HTTPExecutor.Configuration()
         httpConfiguration.allowedHosts = allowed.isEmpty ? nil : allowed
-        engine.register(executor: LazyHTTPExecutor(configuration: httpConfiguration, logger: logger), for: .http)
+        // In the order of `kinds`, so that the engine's diagnostics list the kinds as the CLI's do.
+        engine.register(kind: HTTPActionKind(executor: LazyHTTPExecutor(configuration: httpConfiguration, logger: logger)))
+        // A CommandExecutor with the configuration's output limit and environment.
+        engine.register(kind: CommandActionKind())
         return engine
     }
+
+    /// The action kinds every workflow the CLI loads may use: `http` and `command`, then the core's.
+    static let kinds = SagaActionKinds([HTTPActionKind(), CommandActionKind(makesExecutor: false)])
 
     fileprivate static func executor(configuration: HTTPExecutor.Configuration, logger: Logger) -> HTTPExecutor {
         http.withLock { current in

@@ -123,7 +123,7 @@ extension GlobalOptions {
         traceparent: String? = nil,
         engine: SagaEngine
     ) async throws -> SagaRecord {
-        let catalog = WorkflowCatalog(directory: workflowsDirectory)
+        let catalog = WorkflowCatalog(directory: workflowsDirectory, kinds: EngineFactory.kinds)
         return try await CLI.guarded {
             try await engine.start(workflow: workflow, in: catalog, input: input, id: id, traceparent: traceparent)
         }

@@ -58,7 +58,7 @@ struct PlanCommand: SagaSubcommand {
 
     /// The workflow TARGET names, or an error saying that it is neither a saga nor a workflow.
     private func resolveWorkflow() throws -> SagaDefinition {
-        let catalog = WorkflowCatalog(directory: global.workflowsDirectory)
+        let catalog = WorkflowCatalog(directory: global.workflowsDirectory, kinds: EngineFactory.kinds)
         let result: Result<SagaDefinition, SagaError>
         do {
             result = .success(try catalog.resolve(target).definition)

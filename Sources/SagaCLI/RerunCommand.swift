@@ -55,7 +55,7 @@ struct RerunCommand: SagaSubcommand {
             guard let original = try await CLI.guarded({ try await store.saga(id: id) }) else {
                 throw CLIError("no saga \(Output.truncate(id, 100))", exitCode: CLI.ExitCodes.notFound)
             }
-            let catalog = WorkflowCatalog(directory: global.workflowsDirectory)
+            let catalog = WorkflowCatalog(directory: global.workflowsDirectory, kinds: EngineFactory.kinds)
             definition = try CLI.guarded { try catalog.resolve(original.workflow).definition }
         }
         let corrected: JSONValue? = input.input == nil ? JSONValue?.none : try input.value()

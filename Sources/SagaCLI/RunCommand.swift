@@ -50,7 +50,7 @@ struct RunCommand: SagaSubcommand {
             onSecond: { engine.abandonInFlightAttempts() }
         )
         defer { signals.stop() }
-        let catalog = WorkflowCatalog(directory: global.workflowsDirectory)
+        let catalog = WorkflowCatalog(directory: global.workflowsDirectory, kinds: EngineFactory.kinds)
         let traceparent = trace.value
         let record = try await TracingExport.withTracing(engine, logger: logger) {
             // One write starts the saga, leases it to this process and journals its first attempts.

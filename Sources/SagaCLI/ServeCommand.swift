@@ -142,7 +142,7 @@ struct ServeCommand: SagaSubcommand {
         }
         let server = SagaServer(
             engine: engine,
-            catalog: WorkflowCatalog(directory: global.workflowsDirectory),
+            catalog: WorkflowCatalog(directory: global.workflowsDirectory, kinds: EngineFactory.kinds),
             tokens: accepted,
             configuration: .init(
                 readOnly: readOnly,

@@ -35,7 +35,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = WorkflowCatalog.validate(paths: paths, strict: strict)
+        let report = WorkflowCatalog.validate(paths: paths, strict: strict, kinds: EngineFactory.kinds)
         if json {
             let diagnostics: [JSONValue] = report.diagnostics.map {
                 [

@@ -180,49 +180,13 @@ public enum SagaBenchmark {
         public var latency: Percentiles { Percentiles(seconds: latencies) }
         public var perStepLatency: Percentiles { Percentiles(seconds: perStepLatencies) }
 
-        /// Every figure, for `--json`.
+        /// Every figure, one shape (``SagaBenchReportView``).
+        public var view: SagaBenchReportView { SagaBenchReportView(self) }
+
+        /// Every figure, for `--json`: the view, encoded so that numbers keep their form.
         public var json: JSONValue {
-            let steps = actionsRun + compensationsRun
-            var object: [String: JSONValue] = [
-                "mode": .string(mode.rawValue),
-                "sagas": .integer(workload.sagas),
-                "steps": .integer(workload.steps),
-                "concurrency": .integer(mode == .latency ? 1 : workload.concurrency),
-                "failRate": .number(workload.failRate),
-                "seed": .integer(Int(truncatingIfNeeded: workload.seed)),
-                "elapsedSeconds": .number(elapsedSeconds),
-                "completed": .integer(completed),
-                "compensated": .integer(compensated),
-                "other": .integer(other),
-                "actionsRun": .integer(actionsRun),
-                "compensationsRun": .integer(compensationsRun),
-                "probesRun": .integer(probesRun),
-                "stepsRun": .integer(steps),
-                "sagasPerSecond": .number(sagasPerSecond),
-                "stepsPerSecond": .number(stepsPerSecond),
-                "latencyMs": latency.json,
-                "peakMemoryBytes": .integer(peakMemoryBytes),
-                "cpuSeconds": .number(cpuSeconds),
-                "cpuMsPerSaga": .number(cpuSeconds * 1000 / Double(max(1, workload.sagas))),
-            ]
-            if let failStep = workload.failStep { object["failStep"] = .integer(failStep) }
-            if mode == .latency { object["latencyPerStepMs"] = perStepLatency.json }
-            if let journal {
-                object["commits"] = .integer(journal.commits)
-                object["writes"] = .integer(journal.writes)
-                object["eventRows"] = .integer(journal.eventRows)
-                object["commitsPerSecond"] = .number(Double(journal.commits) / max(elapsedSeconds, 1e-9))
-                object["rowsPerSecond"] = .number(Double(journal.eventRows) / max(elapsedSeconds, 1e-9))
-                object["rowsPerStep"] = .number(steps > 0 ? Double(journal.eventRows) / Double(steps) : 0)
-                object["commitsPerSaga"] = .number(Double(journal.commits) / Double(max(1, workload.sagas)))
-                object["writerBusyFraction"] = .number(journal.transactionSeconds / max(elapsedSeconds, 1e-9))
-            }
-            if let databaseBytes {
-                object["databaseBytes"] = .integer(databaseBytes)
-                object["databaseBytesPerSaga"] = .number(Double(databaseBytes) / Double(max(1, workload.sagas)))
-            }
-            for (key, value) in extra { object[key] = value }
-            return .object(object)
+            // The view holds strings, numbers and JSON values only: the encoder has nothing to refuse.
+            (try? JSONValueEncoder().encode(view)) ?? .null
         }
     }
 

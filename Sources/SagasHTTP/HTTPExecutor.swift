@@ -9,11 +9,12 @@ import Synchronization
 
 /// Runs `http` actions on one shared, pooled `HTTPClient` (see Docs/http.md).
 ///
-/// Register it on every engine that runs workflows with `http` steps, and call ``shutdown()`` when done:
+/// Register it, through its kind (``HTTPActionKind``), on every engine that runs workflows with `http` steps, and
+/// call ``shutdown()`` when done:
 ///
 /// ```swift
 /// let http = HTTPExecutor(logger: logger)
-/// engine.register(executor: http, for: .http)
+/// engine.register(kind: HTTPActionKind(executor: http))
 /// defer { try? await http.shutdown() }
 /// ```
 ///

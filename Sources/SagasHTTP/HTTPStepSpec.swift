@@ -17,12 +17,11 @@ struct HTTPStepSpec: Sendable {
 
     init(_ spec: JSONValue) throws(Invalid) {
         guard case .object(let fields) = spec else { throw Invalid(message: "http action is not an object") }
-        guard let method = fields["method"]?.stringValue, !method.isEmpty,
-            method.utf8.allSatisfy({ (0x41...0x5A).contains($0) })
-        else {
+        // The kind's rules: the same code checked the spec when its workflow loaded.
+        guard let method = fields["method"]?.stringValue, HTTPActionKind.accepts(method: method) else {
             throw Invalid(message: "http action has no valid 'method'")
         }
-        guard let url = fields["url"]?.stringValue, !url.isEmpty else {
+        guard let url = fields["url"]?.stringValue, HTTPActionKind.accepts(url: url) else {
             throw Invalid(message: "http action has no 'url'")
         }
         self.method = method

@@ -20,7 +20,7 @@ extension SagaServer {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted().map { name in
             let path = (directory as NSString).appendingPathComponent(name)
-            let result = WorkflowLoader.load(contentsOf: path)
+            let result = WorkflowLoader.load(contentsOf: path, kinds: catalog.kinds)
             if let definition = result.definition { return WorkflowEntry(path: path, definition: definition) }
             return WorkflowEntry(path: path, error: result.diagnostics.first.map { "\($0)" } ?? "does not load")
         }

@@ -231,7 +231,7 @@ public struct JournalChecker: Sendable {
         let definition: SagaDefinition
         if let given = journal.definition {
             definition = given
-        } else if let loaded = WorkflowLoader.load(string: record.definition, file: "saga \(id)").definition {
+        } else if let loaded = WorkflowLoader.load(string: record.definition, file: "saga \(id)", kinds: .anyKind).definition {
             definition = loaded
         } else {
             flag(.replay, "its pinned definition does not load")

@@ -99,7 +99,7 @@ struct BadInputTests {
             let data = Self.mutant(n, using: &rng)
             try data.write(to: URL(fileURLWithPath: path))
             // The loader in this process must not crash either, and tells which files have errors.
-            if WorkflowLoader.load(data: data, file: path).hasErrors { broken.insert(path) }
+            if WorkflowLoader.load(data: data, file: path, kinds: .standard).hasErrors { broken.insert(path) }
         }
         let result = try box.run(["validate", dir], timeout: 120)
         #expect(result.status == 1, "seed \(seed): \(result.stderr)")

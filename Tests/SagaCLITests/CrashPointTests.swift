@@ -166,7 +166,7 @@ struct CrashPointTests {
         let box = try Self.sandbox()
         let crashed = CrashSuite.plan(id: "p-first", delay: "0.01")
         try Self.runAndCrash(box, crashed, at: "after-action")
-        let definition = try WorkflowLoader.definition(contentsOf: "\(box.customWorkflows)/\(CrashSuite.workflow).json")
+        let definition = try WorkflowLoader.definition(contentsOf: "\(box.customWorkflows)/\(CrashSuite.workflow).json", kinds: .standard)
         let pending = (0..<10).map { CrashSuite.plan(id: "p-next-\($0)", delay: "0.1") }
         try await CrashSuite.submit(pending, definition: definition, box: box)
         try box.workUntilIdle(["--concurrency", "1", "--lease", "60s", "--log-level", "error"], timeout: 90)

@@ -71,7 +71,7 @@ enum CrashSuite {
                 }
             )
         )
-        return try WorkflowLoader.definition(contentsOf: path)
+        return try WorkflowLoader.definition(contentsOf: path, kinds: .standard)
     }
 
     /// An input: delays of `minDelayMs` to `maxDelayMs` ms per step; about a fifth of the sagas fail for good at a

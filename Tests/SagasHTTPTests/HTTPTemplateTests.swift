@@ -9,7 +9,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct HTTPTemplateTests {
     static func definition(_ steps: String) throws -> SagaDefinition {
-        let result = WorkflowLoader.load(string: #"{"name": "t", "version": 1, "steps": [\#(steps)]}"#)
+        let result = WorkflowLoader.load(string: #"{"name": "t", "version": 1, "steps": [\#(steps)]}"#, kinds: .standard)
         return try #require(result.definition, "\(result.diagnostics)")
     }
 

@@ -90,7 +90,7 @@ enum HTTPTestSupport {
                 with: "\"name\": \"charge-payment\", \"timeout\": \"\(paymentTimeout)\","
             )
         }
-        let result = WorkflowLoader.load(string: text, file: path)
+        let result = WorkflowLoader.load(string: text, file: path, kinds: .standard)
         return try #require(result.definition, "\(result.diagnostics)")
     }
 

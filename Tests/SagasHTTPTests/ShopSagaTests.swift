@@ -34,7 +34,7 @@ struct ShopSagaTests {
             {"name": "echo", "version": 1, "steps": [{"name": "echo", "action": {"http": {"method": "POST",
              "url": "${input.shop}/_echo", "headers": {"Authorization": "Bearer ${env.SHOP_TOKEN}"}}}}]}
             """
-        let definition = try #require(WorkflowLoader.load(string: workflow).definition)
+        let definition = try #require(WorkflowLoader.load(string: workflow, kinds: .standard).definition)
         try await HTTPTestSupport.withShop { shop, base, executor in
             let engine = HTTPTestSupport.engine(store: MemorySagaStore(), executor: executor)
             let record = try await engine.execute(definition, input: .object(["shop": .string(base)]), id: "s-echo")

@@ -31,7 +31,7 @@ import Testing
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let engine = engine()
-        let record = try await engine.start(workflow: "greet", in: WorkflowCatalog(directory: dir.path), input: [:], id: "g1")
+        let record = try await engine.start(workflow: "greet", in: WorkflowCatalog(directory: dir.path, kinds: .standard), input: [:], id: "g1")
         #expect(record.version == 2)
         #expect(record.baseDirectory == dir.standardizedFileURL.path)
         let finished = try await engine.run(sagaID: "g1")
@@ -44,7 +44,7 @@ import Testing
         let dir = try Self.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let engine = engine()
-        let pinned = try await engine.start(workflow: "greet@1", in: WorkflowCatalog(directory: dir.path), input: [:])
+        let pinned = try await engine.start(workflow: "greet@1", in: WorkflowCatalog(directory: dir.path, kinds: .standard), input: [:])
         #expect(pinned.version == 1)
         let file = dir.appendingPathComponent("greet-v2.json").path
         let fromFile = try await engine.start(workflowFile: file, input: [:], id: "g2")
@@ -57,7 +57,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let engine = engine()
         let error = await #expect(throws: SagaError.self) {
-            try await engine.start(workflow: "nope", in: WorkflowCatalog(directory: dir.path), input: [:])
+            try await engine.start(workflow: "nope", in: WorkflowCatalog(directory: dir.path, kinds: .standard), input: [:])
         }
         #expect(error?.code == .workflowNotFound)
         #expect(error?.message.contains("greet@1") == true)

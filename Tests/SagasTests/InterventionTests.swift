@@ -554,7 +554,7 @@ extension Array {
         (#"{}"#, ReconciliationSettings()),
     ])
     func decodesAndRoundTrips(_ text: String, _ expected: ReconciliationSettings) throws {
-        let result = WorkflowLoader.load(string: Self.workflow(text), file: "w.json")
+        let result = WorkflowLoader.load(string: Self.workflow(text), file: "w.json", kinds: .standard)
         #expect(!result.hasErrors, "\(result.diagnostics)")
         let definition = try #require(result.definition)
         #expect(definition.reconciliation == expected)
@@ -562,12 +562,12 @@ extension Array {
         let written = definition.json
         let object = try #require(written["reconciliation"]?.objectValue)
         #expect(Set(object.keys) == Set([expected.retryInterval.map { _ in "retryInterval" }, expected.maxAutomaticRetries.map { _ in "maxAutomaticRetries" }].compactMap { $0 }))
-        let again = WorkflowLoader.load(string: written.jsonString, file: "pinned")
+        let again = WorkflowLoader.load(string: written.jsonString, file: "pinned", kinds: .standard)
         #expect(again.definition == definition, "\(again.diagnostics)")
     }
 
     @Test func absentMeansTheJobsSettings() throws {
-        let definition = try #require(WorkflowLoader.load(string: Self.workflow(nil), file: "w.json").definition)
+        let definition = try #require(WorkflowLoader.load(string: Self.workflow(nil), file: "w.json", kinds: .standard).definition)
         #expect(definition.reconciliation == nil)
         #expect(definition.json["reconciliation"] == nil)
     }

@@ -33,7 +33,7 @@ struct ParkedSagaTests {
         let definition = try #require(
             WorkflowLoader.load(
                 string: #"{"name": "fine", "version": 1, "steps": [{"name": "one", "action": {"handler": {"name": "ok"}}}]}"#,
-                file: "fine.json"
+                file: "fine.json", kinds: .standard
             ).definition
         )
         let fine = try await engine.start(definition, input: [:], id: "fine")

@@ -5,7 +5,7 @@ import Testing
 /// What `saga validate` says about template use (issue 14, item 18).
 @Suite struct TemplateValidationTests {
     static func load(steps: String, input: String = #"{"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "note": {"type": "string"}}}"#) -> WorkflowLoadResult {
-        WorkflowLoader.load(string: #"{"name": "t", "version": 1, "input": \#(input), "steps": [\#(steps)]}"#, file: "t.json")
+        WorkflowLoader.load(string: #"{"name": "t", "version": 1, "input": \#(input), "steps": [\#(steps)]}"#, file: "t.json", kinds: .standard)
     }
 
     static func warnings(_ result: WorkflowLoadResult) -> [String] {
@@ -52,7 +52,7 @@ import Testing
         // Without an input schema, nothing is known: no warning.
         let anyInput = WorkflowLoader.load(
             string: #"{"name": "t", "version": 1, "steps": [\#(step.replacingOccurrences(of: "TEMPLATE", with: "${input.note}"))]}"#,
-            file: "t.json")
+            file: "t.json", kinds: .standard)
         #expect(anyInput.diagnostics.isEmpty, "\(anyInput.diagnostics)")
     }
 
@@ -72,7 +72,7 @@ import Testing
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
         #expect(files.count == 5)
         for file in files {
-            let result = WorkflowLoader.load(string: try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8), file: file)
+            let result = WorkflowLoader.load(string: try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8), file: file, kinds: .standard)
             #expect(result.diagnostics.isEmpty, "\(file): \(result.diagnostics)")
         }
     }

@@ -43,7 +43,7 @@ final class WorkflowFolder {
     ])
     func resolvesReferences(_ reference: String, _ version: Int, _ file: String) throws {
         let folder = try Self.folder()
-        let found = try WorkflowCatalog(directory: folder.path).resolve(reference)
+        let found = try WorkflowCatalog(directory: folder.path, kinds: .standard).resolve(reference)
         #expect(found.definition.name == "order")
         #expect(found.definition.version == version)
         #expect(found.path == "\(folder.path)/\(file)")
@@ -51,7 +51,7 @@ final class WorkflowFolder {
 
     @Test func resolvesAPath() throws {
         let folder = try Self.folder()
-        let found = try WorkflowCatalog(directory: "/nonexistent").resolve("\(folder.path)/order-v2.json")
+        let found = try WorkflowCatalog(directory: "/nonexistent", kinds: .standard).resolve("\(folder.path)/order-v2.json")
         #expect(found.definition.steps.map(\.name) == ["two"])
     }
 
@@ -66,7 +66,7 @@ final class WorkflowFolder {
     func refusesWhatItCannotResolve(_ reference: String, _ code: String, _ fragment: String, _ detail: String) throws {
         let folder = try Self.folder()
         do {
-            _ = try WorkflowCatalog(directory: folder.path).resolve(reference)
+            _ = try WorkflowCatalog(directory: folder.path, kinds: .standard).resolve(reference)
             Issue.record("resolved \(reference)")
         } catch {
             #expect(error.code.description == code)
@@ -79,7 +79,7 @@ final class WorkflowFolder {
     }
 
     @Test func missingFolder() {
-        #expect(throws: SagaError.self) { try WorkflowCatalog(directory: "/nonexistent/sagas").resolve("order") }
+        #expect(throws: SagaError.self) { try WorkflowCatalog(directory: "/nonexistent/sagas", kinds: .standard).resolve("order") }
     }
 
     @Test func duplicateNameAndVersionInAFolder() throws {
@@ -88,41 +88,41 @@ final class WorkflowFolder {
             "b.json": WorkflowFolder.workflow("pay", 1, step: "b"),
             "c.json": WorkflowFolder.workflow("pay", 2),
         ])
-        let report = WorkflowCatalog.validate(paths: [folder.path], strict: false)
+        let report = WorkflowCatalog.validate(paths: [folder.path], strict: false, kinds: .standard)
         #expect(report.files == ["a.json", "b.json", "c.json"].map { "\(folder.path)/\($0)" })
         #expect(report.diagnostics.map(\.description) == [
             "\(folder.path)/b.json:1:10: error: workflow 'pay' version 1 is also defined in \(folder.path)/a.json "
                 + "(line 1); give this file another 'name' or 'version'"
         ])
         do {
-            _ = try WorkflowCatalog(directory: folder.path).resolve("pay@1")
+            _ = try WorkflowCatalog(directory: folder.path, kinds: .standard).resolve("pay@1")
             Issue.record("resolved an ambiguous reference")
         } catch {
             #expect(error.code == .invalidWorkflow)
             #expect(error.message.contains("defined by more than one file"))
         }
-        #expect(try WorkflowCatalog(directory: folder.path).resolve("pay").definition.version == 2)
+        #expect(try WorkflowCatalog(directory: folder.path, kinds: .standard).resolve("pay").definition.version == 2)
     }
 
     @Test func validateReportsMissingPathsAndStrictTurnsWarningsIntoErrors() throws {
         let folder = try WorkflowFolder([
             "warn.json": #"{"name": "w", "version": 1, "steps": [{"name": "a", "action": {"handler": {"name": "h"}}}]}"#
         ])
-        let relaxed = WorkflowCatalog.validate(paths: [folder.path, "/nonexistent/x.json"], strict: false)
+        let relaxed = WorkflowCatalog.validate(paths: [folder.path, "/nonexistent/x.json"], strict: false, kinds: .standard)
         #expect(relaxed.files == ["\(folder.path)/warn.json"])
         #expect(relaxed.errorCount == 1)
         #expect(relaxed.warningCount == 1)
         #expect(relaxed.diagnostics.first?.description == "/nonexistent/x.json:1:1: error: no such file or folder: /nonexistent/x.json")
         #expect(relaxed.diagnostics.last.map { "\($0.line):\($0.column) \($0.severity)" } == "1:39 warning")
 
-        let strict = WorkflowCatalog.validate(paths: ["\(folder.path)/warn.json"], strict: true)
+        let strict = WorkflowCatalog.validate(paths: ["\(folder.path)/warn.json"], strict: true, kinds: .standard)
         #expect(strict.errorCount == 1)
         #expect(strict.warningCount == 0)
         #expect(strict.hasErrors)
     }
 
     @Test func theShippedFolderValidates() {
-        let report = WorkflowCatalog.validate(paths: [packageRoot.appendingPathComponent("Workflows").path], strict: true)
+        let report = WorkflowCatalog.validate(paths: [packageRoot.appendingPathComponent("Workflows").path], strict: true, kinds: .standard)
         #expect(report.files.count == shippedWorkflows.count)
         #expect(report.diagnostics == [])
     }

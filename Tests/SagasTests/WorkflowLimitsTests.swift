@@ -16,19 +16,19 @@ import Testing
             top: [#""limits": {"payments": {"concurrency": 8, "rate": "50/s"}, "slow": {"rate": "5/10s"}},"#,
                   #""exclusive": ["account:${input.accountId}", "shop"],"#],
             limit: #""payments""#)
-        let result = WorkflowLoader.load(string: text, file: "t.json")
+        let result = WorkflowLoader.load(string: text, file: "t.json", kinds: .standard)
         let definition = try #require(result.definition, "\(result.diagnostics)")
         #expect(definition.limits["payments"] == SagaLimit(concurrency: 8, rate: SagaRate(count: 50, period: .seconds(1))))
         #expect(definition.limits["slow"] == SagaLimit(rate: SagaRate(count: 5, period: .seconds(10))))
         #expect(definition.exclusive == ["account:${input.accountId}", "shop"])
         #expect(definition.steps[0].limit == "payments")
         // The snapshot a saga pins loads back to the same definition.
-        let again = WorkflowLoader.load(string: definition.json.jsonString, file: "pinned")
+        let again = WorkflowLoader.load(string: definition.json.jsonString, file: "pinned", kinds: .standard)
         #expect(again.definition == definition, "\(again.diagnostics)")
     }
 
     @Test func exclusiveAsOneString() throws {
-        let result = WorkflowLoader.load(string: Self.text(top: [#""exclusive": "account:${input.id}","#]), file: "t")
+        let result = WorkflowLoader.load(string: Self.text(top: [#""exclusive": "account:${input.id}","#]), file: "t", kinds: .standard)
         #expect(try #require(result.definition).exclusive == ["account:${input.id}"])
     }
 
@@ -47,7 +47,7 @@ import Testing
         (#""exclusive": "${input.a","#, 4, 14, "invalid template in 'exclusive'"),
     ])
     func reportsTheProblemWhereItIs(top: String, line: Int, column: Int, fragment: String) {
-        let result = WorkflowLoader.load(string: Self.text(top: [top]), file: "t.json")
+        let result = WorkflowLoader.load(string: Self.text(top: [top]), file: "t.json", kinds: .standard)
         let listing = result.diagnostics.map(\.description).joined(separator: "\n")
         #expect(result.definition == nil)
         #expect(
@@ -57,7 +57,7 @@ import Testing
 
     @Test func stepLimitMustBeDeclared() {
         let text = Self.text(top: [#""limits": {"payments": {"concurrency": 1}},"#], limit: #""paymnts""#)
-        let result = WorkflowLoader.load(string: text, file: "t.json")
+        let result = WorkflowLoader.load(string: text, file: "t.json", kinds: .standard)
         #expect(result.definition == nil)
         #expect(result.diagnostics.map(\.description).contains {
             $0.hasPrefix("t.json:6:")
@@ -73,7 +73,7 @@ import Testing
             "c.json": Self.text(top: [#""limits": {"payments": {"concurrency": 4, "rate": "5/s"}},"#])
                 .replacingOccurrences(of: #""name": "t""#, with: #""name": "v""#),
         ])
-        let report = WorkflowCatalog.validate(paths: [folder.path], strict: false)
+        let report = WorkflowCatalog.validate(paths: [folder.path], strict: false, kinds: .standard)
         #expect(report.diagnostics.map(\.description) == [
             "\(folder.path)/c.json:4:12: error: limit 'payments' is declared as concurrency 4, rate 5/s here but as "
                 + "concurrency 8 in \(folder.path)/a.json (line 4); a limit name means one limit for every workflow, "
@@ -81,7 +81,7 @@ import Testing
         ])
         // The same declarations in different folders are not compared.
         let other = try WorkflowFolder(["c.json": Self.text(top: [#""limits": {"payments": {"concurrency": 4}},"#])])
-        let two = WorkflowCatalog.validate(paths: ["\(folder.path)/a.json", "\(other.path)/c.json"], strict: false)
+        let two = WorkflowCatalog.validate(paths: ["\(folder.path)/a.json", "\(other.path)/c.json"], strict: false, kinds: .standard)
         #expect(two.diagnostics.isEmpty, "\(two.diagnostics)")
     }
 }

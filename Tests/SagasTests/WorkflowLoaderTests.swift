@@ -1,5 +1,6 @@
 import Foundation
 import Sagas
+import SagasCommand
 import Testing
 
 /// The package's root folder, from this file's path (`Tests/SagasTests/WorkflowLoaderTests.swift`).
@@ -20,7 +21,7 @@ let shippedWorkflows: [String] = {
 
     @Test(arguments: shippedWorkflows)
     func shippedWorkflowLoadsWithoutDiagnostics(_ path: String) throws {
-        let result = WorkflowLoader.load(contentsOf: path)
+        let result = WorkflowLoader.load(contentsOf: path, kinds: .standard)
         #expect(result.diagnostics == [])
         let definition = try #require(result.definition)
         #expect(definition.version == 1)
@@ -30,16 +31,16 @@ let shippedWorkflows: [String] = {
 
     @Test(arguments: shippedWorkflows)
     func shippedWorkflowRoundTrips(_ path: String) throws {
-        let definition = try WorkflowLoader.definition(contentsOf: path)
-        let again = WorkflowLoader.load(string: definition.json.jsonString, file: "snapshot.json")
+        let definition = try WorkflowLoader.definition(contentsOf: path, kinds: .standard)
+        let again = WorkflowLoader.load(string: definition.json.jsonString, file: "snapshot.json", kinds: .standard)
         #expect(again.diagnostics == [])
         #expect(again.definition == definition)
         // And the pretty form, as a person would save it.
-        #expect(WorkflowLoader.load(string: definition.json.prettyJSONString).definition == definition)
+        #expect(WorkflowLoader.load(string: definition.json.prettyJSONString, kinds: .standard).definition == definition)
     }
 
     @Test func orderWorkflowHasItsSteps() throws {
-        let order = try WorkflowLoader.definition(contentsOf: packageRoot.appendingPathComponent("Workflows/order.json").path)
+        let order = try WorkflowLoader.definition(contentsOf: packageRoot.appendingPathComponent("Workflows/order.json").path, kinds: .standard)
         #expect(order.name == "order")
         #expect(order.steps.map(\.name) == ["create-order", "reserve-stock", "charge-payment", "ship"])
         #expect(order.steps.map(\.kind) == [.compensable, .compensable, .compensable, .pivot])
@@ -52,7 +53,7 @@ let shippedWorkflows: [String] = {
     }
 
     @Test func travelBooksInParallel() throws {
-        let travel = try WorkflowLoader.definition(contentsOf: packageRoot.appendingPathComponent("Workflows/travel.json").path)
+        let travel = try WorkflowLoader.definition(contentsOf: packageRoot.appendingPathComponent("Workflows/travel.json").path, kinds: .standard)
         #expect(travel.steps.prefix(3).allSatisfy { $0.after == [] })
         #expect(travel.step(named: "confirm")?.after == ["book-flight", "book-hotel", "book-car"])
         #expect(travel.step(named: "notify")?.after == ["confirm"])
@@ -75,7 +76,7 @@ let shippedWorkflows: [String] = {
         """#
 
     @Test func defaultsAreApplied() throws {
-        let result = WorkflowLoader.load(string: Self.minimal)
+        let result = WorkflowLoader.load(string: Self.minimal, kinds: .standard)
         #expect(result.diagnostics == [])
         let d = try #require(result.definition)
         #expect(d.reference == "t@2")
@@ -104,7 +105,7 @@ let shippedWorkflows: [String] = {
                           "compensationRetry": {"backoffCoefficient": 1.5}, "timeout": "1m"},
              "steps": [{"name": "a", "kind": "readonly", "action": {"handler": {"name": "h"}}, "retry": {"maxAttempts": 2}}]}
             """#
-        let d = try #require(WorkflowLoader.load(string: text).definition)
+        let d = try #require(WorkflowLoader.load(string: text, kinds: .standard).definition)
         #expect(d.defaults.retry == RetryPolicy(maxAttempts: 9, initialInterval: .seconds(2), maxInterval: .seconds(10)))
         #expect(d.defaults.compensationRetry == RetryPolicy(maxAttempts: 5, backoffCoefficient: 1.5))
         #expect(d.steps[0].retry == RetryPolicy(maxAttempts: 2, initialInterval: .seconds(2), maxInterval: .seconds(10)))
@@ -125,7 +126,7 @@ let shippedWorkflows: [String] = {
     func validWorkflowsHaveNoDiagnostics(_ steps: String) {
         let text = #"{"$schema": "x", "name": "t", "version": 1, "input": {"$schema": "s", "title": "t", "description": "d", "additionalProperties": false, "type": ["object", "null"], "properties": {"n": {"type": "array", "items": {"enum": [1, "a"]}}}}, "steps": ["#
             + steps + "]}"
-        let result = WorkflowLoader.load(string: text)
+        let result = WorkflowLoader.load(string: text, kinds: .standard)
         #expect(result.diagnostics == [])
         #expect(result.definition != nil)
     }
@@ -137,7 +138,7 @@ let shippedWorkflows: [String] = {
             {"name": "a", "action": {"handler": {"name": "h"}}, "retry": {"maxAttempts": 0}}
             ]}
             """
-        let result = WorkflowLoader.load(string: text, file: "bad.json")
+        let result = WorkflowLoader.load(string: text, file: "bad.json", kinds: .standard)
         #expect(result.definition == nil)
         #expect(result.diagnostics.map { "\($0.line):\($0.column) \($0.severity)" } == [
             "1:10 error", "1:33 error", "2:1 warning", "2:26 error", "2:52 error", "3:1 warning", "3:10 error",
@@ -156,7 +157,7 @@ let shippedWorkflows: [String] = {
     @Test func diagnosticsAreCapped() {
         let keys = (0..<300).map { #""unknown\#($0)": 1"# }.joined(separator: ",\n")
         let text = "{\n" + keys + "\n}"
-        let result = WorkflowLoader.load(string: text)
+        let result = WorkflowLoader.load(string: text, kinds: .standard)
         #expect(result.diagnostics.count == WorkflowLoader.maxDiagnostics + 1)
         #expect(result.diagnostics.last?.message.contains("too many problems") == true)
     }
@@ -182,7 +183,7 @@ let shippedWorkflows: [String] = {
                          compensationRetry: RetryPolicy(maxAttempts: 1, initialInterval: .zero, maxInterval: .zero),
                          timeout: .milliseconds(1), after: ["one"], kind: .pivot),
             ])
-        let result = WorkflowLoader.load(string: definition.json.jsonString)
+        let result = WorkflowLoader.load(string: definition.json.jsonString, kinds: .standard)
         #expect(!result.hasErrors, "\(result.diagnostics)")
         #expect(result.definition == definition)
     }

@@ -25,13 +25,13 @@ import Testing
         let lines = data.count { $0 == UInt8(ascii: "\n") } + 1
         var withDefinition = 0
         for length in 0..<data.count {
-            let result = WorkflowLoader.load(data: data.prefix(length), file: "cut.json")
+            let result = WorkflowLoader.load(data: data.prefix(length), file: "cut.json", kinds: .standard)
             Self.expectWellFormed(result, lines: lines)
             if result.definition != nil { withDefinition += 1 }
         }
         // Only cuts that drop nothing but the final whitespace still load.
         #expect(withDefinition <= 2)
-        #expect(WorkflowLoader.load(data: data.prefix(0), file: "cut.json").diagnostics.first?.message
+        #expect(WorkflowLoader.load(data: data.prefix(0), file: "cut.json", kinds: .standard).diagnostics.first?.message
             == "invalid JSON: the file is empty: expected a JSON value")
     }
 
@@ -46,7 +46,7 @@ import Testing
                 let i = Int.random(in: 0..<bytes.count, using: &generator)
                 bytes[i] = UInt8.random(in: 0...255, using: &generator)
             }
-            let result = WorkflowLoader.load(data: Data(bytes), file: "flipped.json")
+            let result = WorkflowLoader.load(data: Data(bytes), file: "flipped.json", kinds: .standard)
             Self.expectWellFormed(result, lines: lines + 4)
             if result.hasErrors { errors += 1 }
         }
@@ -60,7 +60,7 @@ import Testing
     func invalidUTF8(_ text: String, _ fragment: String) {
         // Build raw bytes: Latin-1 code points become single bytes, so 0xFF is an invalid UTF-8 byte.
         let bytes = text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
-        let result = WorkflowLoader.load(data: Data(bytes), file: "latin1.json")
+        let result = WorkflowLoader.load(data: Data(bytes), file: "latin1.json", kinds: .standard)
         #expect(result.definition == nil)
         #expect(result.diagnostics.count == 1)
         #expect(result.diagnostics.first?.message.contains(fragment) == true)
@@ -70,14 +70,14 @@ import Testing
         var bytes = Array(#"{"name": "ab"#.utf8)
         bytes.append(0xC3)  // a lead byte followed by a quote: truncated sequence
         bytes.append(contentsOf: Array(#"", "version": 1}"#.utf8))
-        let result = WorkflowLoader.load(data: Data(bytes), file: "x.json")
+        let result = WorkflowLoader.load(data: Data(bytes), file: "x.json", kinds: .standard)
         #expect(result.diagnostics.map { "\($0.line):\($0.column)" } == ["1:13"])
         #expect(result.diagnostics.first?.message == "invalid JSON: invalid UTF-8 sequence")
     }
 
     @Test func tenThousandDeepNesting() {
         let text = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
-        let result = WorkflowLoader.load(string: text, file: "deep.json")
+        let result = WorkflowLoader.load(string: text, file: "deep.json", kinds: .standard)
         #expect(result.diagnostics.count == 1)
         let d = result.diagnostics.first
         #expect(d?.line == 1 && d?.column == 65)
@@ -89,14 +89,14 @@ import Testing
         let input = String(repeating: "[", count: 59) + String(repeating: "]", count: 59)
         let text = #"{"name": "t", "version": 1, "steps": [{"name": "a", "kind": "readonly", "action": {"handler": {"name": "h", "input": "#
             + input + "}}}]}"
-        #expect(WorkflowLoader.load(string: text).diagnostics == [])
+        #expect(WorkflowLoader.load(string: text, kinds: .standard).diagnostics == [])
         let deeper = text.replacingOccurrences(of: input, with: "[" + input + "]")
-        #expect(WorkflowLoader.load(string: deeper).diagnostics.first?.message.contains("deeper than 64") == true)
+        #expect(WorkflowLoader.load(string: deeper, kinds: .standard).diagnostics.first?.message.contains("deeper than 64") == true)
     }
 
     @Test func twoMebibyteFile() {
         let text = #"{"name": "t", "version": 1, "description": ""# + String(repeating: "x", count: 2 << 20) + #""}"#
-        let result = WorkflowLoader.load(string: text, file: "huge.json")
+        let result = WorkflowLoader.load(string: text, file: "huge.json", kinds: .standard)
         #expect(result.diagnostics.count == 1)
         #expect(result.diagnostics.first?.message == "the file is 2097198 bytes; workflow files are limited to 1 MiB (1048576 bytes)")
         #expect(result.diagnostics.first.map { "\($0.line):\($0.column)" } == "1:1")
@@ -106,13 +106,13 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sagas-huge-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(count: (2 << 20) + 1).write(to: URL(fileURLWithPath: path))
-        let result = WorkflowLoader.load(contentsOf: path)
+        let result = WorkflowLoader.load(contentsOf: path, kinds: .standard)
         #expect(result.diagnostics.map(\.message) == ["the file is 2097153 bytes; workflow files are limited to 1 MiB (1048576 bytes)"])
     }
 
     @Test(arguments: ["/dev/zero", "/nonexistent/order.json", "/tmp"])
     func pathsThatAreNotWorkflowFiles(_ path: String) {
-        let result = WorkflowLoader.load(contentsOf: path)
+        let result = WorkflowLoader.load(contentsOf: path, kinds: .standard)
         #expect(result.definition == nil)
         #expect(result.diagnostics.count == 1)
         #expect(result.diagnostics.first.map { "\($0.file):\($0.line):\($0.column)" } == "\(path):1:1")
@@ -122,14 +122,14 @@ import Testing
         let head = #"{"name": "t", "version": 1, "steps": [{"name": "a", "kind": "readonly", "action": {"handler": {"name": "h"}}}], "description": ""#
         let text = head + String(repeating: "x", count: (1 << 20) - head.utf8.count - 2) + #""}"#
         #expect(text.utf8.count == 1 << 20)
-        #expect(WorkflowLoader.load(string: text).diagnostics == [])
+        #expect(WorkflowLoader.load(string: text, kinds: .standard).diagnostics == [])
     }
 
     @Test(arguments: [1000, 1001])
     func stepLimit(_ count: Int) {
         let steps = (0..<count).map { #"{"name": "s\#($0)", "kind": "readonly", "action": {"handler": {"name": "h"}}}"# }
         let text = "{\"name\": \"t\", \"version\": 1, \"steps\": [\n" + steps.joined(separator: ",\n") + "\n]}"
-        let result = WorkflowLoader.load(string: text, file: "many.json")
+        let result = WorkflowLoader.load(string: text, file: "many.json", kinds: .standard)
         if count <= WorkflowLoader.maxSteps {
             #expect(result.diagnostics == [])
             #expect(result.definition?.steps.count == count)
@@ -146,7 +146,7 @@ import Testing
             #"{"name": "s\#($0)", "kind": "readonly", "action": {"handler": {"name": "h", "input": "${steps.s0.output}"}}}"#
         }
         let text = "{\"name\": \"t\", \"version\": 1, \"steps\": [\n" + steps.joined(separator: ",\n") + "\n]}"
-        let result = WorkflowLoader.load(string: text)
+        let result = WorkflowLoader.load(string: text, kinds: .standard)
         let cycles = result.diagnostics.filter { $0.message.hasPrefix("dependency cycle: s0 -> s999 -> s998") }
         #expect(cycles.count == 1)
         #expect(cycles.first.map { "\($0.line):\($0.column)" } == "2:45")
@@ -167,17 +167,17 @@ import Testing
     @Test func everyDurationUpToTheLimitReloadsFromThePinnedDefinition() throws {
         // The largest values each unit can spell within the limit, exact or not in a larger unit.
         for text in ["10000d", "240000h", "14400000m", "864000000000ms", "863999999999ms", "863999999s"] {
-            let result = WorkflowLoader.load(string: Self.workflow(timeout: text, maxInterval: text, retryInterval: text))
+            let result = WorkflowLoader.load(string: Self.workflow(timeout: text, maxInterval: text, retryInterval: text), kinds: .standard)
             let definition = try #require(result.definition, "\(text): \(result.diagnostics)")
             let pinned = definition.json.jsonString
-            let again = WorkflowLoader.load(string: pinned, file: "pinned")
+            let again = WorkflowLoader.load(string: pinned, file: "pinned", kinds: .standard)
             #expect(again.definition == definition, "\(text) written as \(pinned): \(again.diagnostics)")
         }
     }
 
     @Test(arguments: ["99999999999d", "10001d", "864000000001ms", "240001h", "999999999999h", "99999999999999999999d"])
     func aDurationPastTheLimitIsAnErrorThatNamesIt(_ text: String) {
-        let result = WorkflowLoader.load(string: Self.workflow(timeout: text, maxInterval: "1m", retryInterval: "1m"))
+        let result = WorkflowLoader.load(string: Self.workflow(timeout: text, maxInterval: "1m", retryInterval: "1m"), kinds: .standard)
         #expect(result.definition == nil)
         #expect(
             result.diagnostics.contains { $0.message.contains("'timeout' is longer than the longest duration allowed, 10000d") },

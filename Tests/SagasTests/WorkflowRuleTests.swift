@@ -126,7 +126,7 @@ struct Rule: CustomTestStringConvertible, Sendable {
 
     @Test(arguments: rules)
     func reportsTheProblemWhereItIs(_ rule: Rule) {
-        let result = WorkflowLoader.load(string: rule.text, file: "t.json")
+        let result = WorkflowLoader.load(string: rule.text, file: "t.json", kinds: .standard)
         let found = result.diagnostics.contains {
             $0.line == rule.line && $0.column == rule.column && $0.severity == rule.severity
                 && $0.message.contains(rule.fragment) && $0.file == "t.json"

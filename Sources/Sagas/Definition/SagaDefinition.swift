@@ -184,14 +184,31 @@ public struct SagaStep: Sendable, Hashable {
 /// The specification is kept as JSON with its templates unresolved; the engine resolves the templates for each
 /// attempt and passes the result to the executor for the kind.
 public struct StepAction: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case http
-        case command
-        case handler
+    /// The key of an action in a workflow file. Kinds are open: a ``SagaActionKind`` registered with the loader
+    /// and the engine adds one (see Docs/library.md).
+    public struct Kind: RawRepresentable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+        public var rawValue: String
+
+        public init(rawValue: String) {
+            self.rawValue = rawValue
+        }
+
+        public init(stringLiteral value: String) {
+            self.rawValue = value
+        }
+
+        public var description: String { rawValue }
+
+        /// An HTTP request (`SagasHTTP`).
+        public static let http: Kind = "http"
+        /// A local command (`SagasCommand`).
+        public static let command: Kind = "command"
+        /// A Swift handler registered with the engine (the core's own kind).
+        public static let handler: Kind = "handler"
         /// A durable timer: `{"sleep": "10m"}` waits that long (see `SagaStateMachine+Waits.swift`).
-        case sleep
+        public static let sleep: Kind = "sleep"
         /// A durable timer: `{"sleepUntil": "${input.deliverAt}"}` waits until that ISO 8601 time.
-        case sleepUntil
+        public static let sleepUntil: Kind = "sleepUntil"
     }
 
     public var kind: Kind
@@ -208,14 +225,6 @@ public struct StepAction: Sendable, Hashable {
         var spec: [String: JSONValue] = ["name": .string(name)]
         if let input { spec["input"] = input }
         return StepAction(kind: .handler, spec: .object(spec))
-    }
-
-    /// A command action: `{"command": {"argv": ARGV}}`.
-    public static func command(_ argv: [String], stdin: JSONValue? = nil, env: [String: String] = [:]) -> StepAction {
-        var spec: [String: JSONValue] = ["argv": .array(argv.map { .string($0) })]
-        if let stdin { spec["stdin"] = stdin }
-        if !env.isEmpty { spec["env"] = .object(env.mapValues { .string($0) }) }
-        return StepAction(kind: .command, spec: .object(spec))
     }
 
     /// The action as it is written in a workflow file: a one-key object.

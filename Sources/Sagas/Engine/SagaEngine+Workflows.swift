@@ -2,7 +2,7 @@ public import Foundation
 
 extension SagaEngine {
     /// Journals a saga of the workflow in a file (or returns the existing saga with that id). Its commands run in
-    /// the file's folder.
+    /// the file's folder. The file may use the engine's ``actionKinds``.
     ///
     /// - Throws: `.workflowNotFound`, `.invalidWorkflow` (with diagnostics), and whatever
     ///   ``start(_:input:id:baseDirectory:)`` throws.
@@ -13,7 +13,7 @@ extension SagaEngine {
         id: String? = nil,
         traceparent: String? = nil
     ) async throws -> SagaRecord {
-        let definition = try WorkflowLoader.definition(contentsOf: path)
+        let definition = try WorkflowLoader.definition(contentsOf: path, kinds: actionKinds)
         return try await start(
             definition, input: input, id: id, baseDirectory: SagaEngine.folder(of: path), traceparent: traceparent
         )

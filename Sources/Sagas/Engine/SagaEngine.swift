@@ -69,6 +69,8 @@ public final class SagaEngine: Service, Sendable {
     let wakeups = WorkerWakeups()
     let now: @Sendable () -> Date
     private let executors: Mutex<[StepAction.Kind: any StepExecutor]>
+    /// The action kinds the engine's loads know (`register(kind:)`, SagaEngine+ActionKinds.swift).
+    let actionKindRegistry = Mutex(SagaActionKinds.core)
     private let observers = Mutex<[any SagaObserver]>([])
     private let tracers = Mutex<(any SagaTracer)?>(nil)
     let state = Mutex(EngineState())
@@ -488,7 +490,8 @@ public final class SagaEngine: Service, Sendable {
         // A row the store could not read in full never runs: its input or definition is a placeholder.
         if let damage = record.damage { throw SagaError(.corruptJournal, damage, sagaID: record.id) }
         if let cached = definitions.withLock({ $0.lookup(record.definition) }) { return cached }
-        let result = WorkflowLoader.load(string: record.definition, file: "saga \(record.id) (pinned definition)")
+        let result = WorkflowLoader.load(
+            string: record.definition, file: "saga \(record.id) (pinned definition)", kinds: pinnedKinds)
         guard let definition = result.definition else {
             throw SagaError(
                 .corruptJournal,

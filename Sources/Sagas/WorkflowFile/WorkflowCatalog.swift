@@ -4,9 +4,12 @@ import Foundation
 public struct WorkflowCatalog: Sendable {
     /// The folder whose top-level `*.json` files are the workflows.
     public var directory: String
+    /// The action kinds its workflows may use (``SagaActionKinds``).
+    public var kinds: SagaActionKinds
 
-    public init(directory: String) {
+    public init(directory: String, kinds: SagaActionKinds = .core) {
         self.directory = directory
+        self.kinds = kinds
     }
 
     /// Finds and loads the workflow a reference names.
@@ -21,7 +24,7 @@ public struct WorkflowCatalog: Sendable {
             var candidates = [reference]
             if !reference.contains("/") { candidates.append((directory as NSString).appendingPathComponent(reference)) }
             for path in candidates where Self.isFile(path) {
-                return (try WorkflowLoader.definition(contentsOf: path), path)
+                return (try WorkflowLoader.definition(contentsOf: path, kinds: kinds), path)
             }
             throw SagaError(.workflowNotFound, "no workflow file at \(reference)", file: reference)
         }
@@ -44,7 +47,7 @@ public struct WorkflowCatalog: Sendable {
         guard Self.isDirectory(directory) else {
             throw SagaError(.workflowNotFound, "workflow folder \(directory) does not exist", file: directory)
         }
-        let entries = Self.entries(in: directory)
+        let entries = Self.entries(in: directory, kinds: kinds)
         let available = entries.compactMap { $0.header.map { "\($0.name)@\($0.version)" } }.sorted()
         let availableText = available.isEmpty ? "it has no valid workflow files" : "available: "
             + available.joined(separator: ", ")
@@ -77,8 +80,11 @@ public struct WorkflowCatalog: Sendable {
     /// Validates files and folders (a folder's top-level `*.json` files), as `saga validate` does.
     ///
     /// Reports every problem of every file, a path that does not exist, and the same `name` and `version` in two
-    /// files of one folder. With `strict`, warnings are reported as errors.
-    public static func validate(paths: [String], strict: Bool) -> WorkflowValidationReport {
+    /// files of one folder. With `strict`, warnings are reported as errors. `kinds`: the action kinds the files
+    /// may use.
+    public static func validate(paths: [String], strict: Bool, kinds: SagaActionKinds = .core)
+        -> WorkflowValidationReport
+    {
         var files: [String] = []
         var diagnostics: [WorkflowDiagnostic] = []
         for path in paths {
@@ -99,7 +105,7 @@ public struct WorkflowCatalog: Sendable {
         var byFolderAndReference: [String: (path: String, header: WorkflowHeader)] = [:]
         var headers: [(path: String, header: WorkflowHeader)] = []
         for file in files {
-            let analysis = WorkflowLoader.analyze(contentsOf: file)
+            let analysis = WorkflowLoader.analyze(contentsOf: file, kinds: kinds)
             diagnostics.append(contentsOf: analysis.result.diagnostics)
             guard let header = analysis.header else { continue }
             headers.append((file, header))
@@ -133,8 +139,8 @@ public struct WorkflowCatalog: Sendable {
         var header: WorkflowHeader? { analysis.header }
     }
 
-    static func entries(in directory: String) -> [Entry] {
-        jsonFiles(in: directory).map { Entry(path: $0, analysis: WorkflowLoader.analyze(contentsOf: $0)) }
+    static func entries(in directory: String, kinds: SagaActionKinds) -> [Entry] {
+        jsonFiles(in: directory).map { Entry(path: $0, analysis: WorkflowLoader.analyze(contentsOf: $0, kinds: kinds)) }
     }
 
     /// The folder's top-level `*.json` files, sorted by name.

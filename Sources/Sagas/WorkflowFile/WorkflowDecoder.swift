@@ -38,9 +38,12 @@ struct WorkflowDecoder {
     let file: String
     var diagnostics: [WorkflowDiagnostic] = []
     var header: WorkflowHeader?
+    /// The action kinds the workflow may use, each with the rules of its spec.
+    var kinds: SagaActionKinds
 
-    init(file: String) {
+    init(file: String, kinds: SagaActionKinds = .core) {
         self.file = file
+        self.kinds = kinds
     }
 
     // MARK: Diagnostics

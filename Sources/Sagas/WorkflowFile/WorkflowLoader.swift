@@ -29,32 +29,39 @@ public enum WorkflowLoader {
     /// Loads a workflow from JSON data. `file` names it in diagnostics.
     ///
     /// Never crashes on malformed input: every problem comes back as a diagnostic with its line and column.
-    public static func load(data: Data, file: String) -> WorkflowLoadResult {
-        analyze(data: data, file: file).result
+    ///
+    /// - Parameter kinds: the action kinds the workflow may use (``SagaActionKinds``); an action of another kind is
+    ///   an error at its key. The core's (`handler` and the timers) by default.
+    public static func load(data: Data, file: String, kinds: SagaActionKinds = .core) -> WorkflowLoadResult {
+        analyze(data: data, file: file, kinds: kinds).result
     }
 
     /// Loads a workflow from JSON text. `file` names it in diagnostics.
-    public static func load(string: String, file: String = "<input>") -> WorkflowLoadResult {
-        load(data: Data(string.utf8), file: file)
+    public static func load(string: String, file: String = "<input>", kinds: SagaActionKinds = .core)
+        -> WorkflowLoadResult
+    {
+        load(data: Data(string.utf8), file: file, kinds: kinds)
     }
 
     /// Loads a workflow file.
     ///
     /// A file that does not exist or cannot be read gives one error diagnostic at line 1, column 1.
-    public static func load(contentsOf path: String) -> WorkflowLoadResult {
-        analyze(contentsOf: path).result
+    public static func load(contentsOf path: String, kinds: SagaActionKinds = .core) -> WorkflowLoadResult {
+        analyze(contentsOf: path, kinds: kinds).result
     }
 
     /// Loads a workflow file and returns its definition.
     ///
     /// - Throws: `SagaError` `.invalidWorkflow` (with every diagnostic) when it has errors, `.workflowNotFound` when
     ///   the file does not exist.
-    public static func definition(contentsOf path: String) throws(SagaError) -> SagaDefinition {
+    public static func definition(contentsOf path: String, kinds: SagaActionKinds = .core) throws(SagaError)
+        -> SagaDefinition
+    {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw SagaError(.workflowNotFound, "no workflow file at \(path)", file: path)
         }
-        let result = load(contentsOf: path)
+        let result = load(contentsOf: path, kinds: kinds)
         return try definition(of: result, path: path)
     }
 
@@ -79,7 +86,7 @@ public enum WorkflowLoader {
         var header: WorkflowHeader?
     }
 
-    static func analyze(contentsOf path: String) -> Analysis {
+    static func analyze(contentsOf path: String, kinds: SagaActionKinds) -> Analysis {
         let url = URL(fileURLWithPath: path)
         // Refuse a large file from its size, before reading it.
         if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
@@ -104,10 +111,10 @@ public enum WorkflowLoader {
         } catch {
             return failure("cannot read \(path): \(error.localizedDescription)", file: path)
         }
-        return analyze(data: data, file: path)
+        return analyze(data: data, file: path, kinds: kinds)
     }
 
-    static func analyze(data: Data, file: String) -> Analysis {
+    static func analyze(data: Data, file: String, kinds: SagaActionKinds) -> Analysis {
         if data.count > maxFileSize {
             return Analysis(result: WorkflowLoadResult(definition: nil, diagnostics: [tooLarge(data.count, file: file)]))
         }
@@ -120,7 +127,7 @@ public enum WorkflowLoader {
                 message: "invalid JSON: \(error.message)")
             return Analysis(result: WorkflowLoadResult(definition: nil, diagnostics: [diagnostic]))
         }
-        var decoder = WorkflowDecoder(file: file)
+        var decoder = WorkflowDecoder(file: file, kinds: kinds)
         let decoded = decoder.decode(root)
         if let decoded {
             decoder.validate(decoded.steps)
