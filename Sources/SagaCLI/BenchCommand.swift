@@ -247,7 +247,10 @@ struct BenchCommand: SagaSubcommand {
                 let task = reporter.start()
                 defer { task.cancel() }
                 return try await observability.run(engine, logger: logger) {
-                    try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+                    try await SagaBenchmark.run(
+                        mode, workload: workload, engine: engine, counters: counters,
+                        statistics: Self.appendStatistics(store)
+                    )
                 }
             }
         }
