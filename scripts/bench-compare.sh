@@ -137,10 +137,10 @@ fi
 
 if [[ -n "$pg" ]]; then
     # PostgreSQL, one server for all: ours (each run in a schema of its own, dropped after), DBOS Transact (each
-    # run in a database of its own, which the harness makes and drops), raw commits of small rows. The DBOS
-    # harness connects to the URL's server, database `dbos` (pg-local.sh makes it).
+    # run in a database of its own, which the harness makes and drops through the URL), raw commits of small rows
+    # (the same).
     base="${pg%%\?*}"
-    dbos_url="${base%/*}/dbos"
+    dbos_url="$base"
     for ((r = 1; r <= rounds; r++)); do
         echo "# round $r/$rounds (PostgreSQL)" >&2
         for gc in on off; do
