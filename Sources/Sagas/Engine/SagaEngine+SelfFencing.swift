@@ -14,6 +14,10 @@ struct SelfFence {
     var fenced = false
     /// The armed deadline.
     var token: EngineTimers.Token?
+    /// A renewal is in flight (its store call has not returned).
+    var renewing = false
+    /// The last renewal failed.
+    var failed = false
 }
 
 // Self-fencing (issue 16): a node that cannot renew its leases (its database connection is gone) stops working on
@@ -36,6 +40,7 @@ extension SagaEngine {
         let lease = configuration.leaseDuration
         let armed: (generation: Int, delay: Duration)? = state.withLock { s in
             var fence = s.selfFence
+            fence.renewing = true
             // No renewal for more than one and a half intervals since the last one ended: the chain stopped (the
             // engine held no saga) and restarted; its sagas were claimed at most an interval ago.
             let restarted = fence.lastEnded.map { began.timeIntervalSince($0) > 1.5 * interval.seconds } ?? true
@@ -57,6 +62,8 @@ extension SagaEngine {
             // Still fenced: sagas claimed since (the database answered a claim, not this renewal) are given up too.
             let fenced = state.withLock { s -> Bool in
                 s.selfFence.lastEnded = now()
+                s.selfFence.renewing = false
+                s.selfFence.failed = true
                 return s.selfFence.fenced
             }
             if fenced { fence(generation: nil) }
@@ -87,6 +94,8 @@ extension SagaEngine {
             s.selfFence.token = nil
             s.selfFence.fenced = false
             s.selfFence.lastRenewed = began
+            s.selfFence.renewing = false
+            s.selfFence.failed = false
             s.selfFence.lastEnded = now()
             return (token, wasFenced)
         }
@@ -104,6 +113,12 @@ extension SagaEngine {
         let (mailboxes, sagas, unparked): ([DriveMailbox], Int, Bool) = state.withLock { s in
             if let generation {
                 guard s.selfFence.generation == generation, !s.selfFence.fenced else { return ([], -1, false) }
+                // Only a renewal that hangs or fails fences: a deadline that fires while the renewal chain is merely
+                // late (the next one not yet begun, a clock that jumped in a test) does not.
+                guard s.selfFence.renewing || s.selfFence.failed else {
+                    s.selfFence.token = nil
+                    return ([], -1, false)
+                }
             } else {
                 guard s.selfFence.fenced else { return ([], -1, false) }
             }
