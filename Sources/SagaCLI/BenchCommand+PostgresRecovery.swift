@@ -15,7 +15,12 @@ extension BenchCommand {
     ) async throws {
         try await CLI.guarded {
             try await PostgresSagaStore.withStore(configuration: configuration, logger: logger) { store in
-                let engine = SagaEngine(store: store, logger: logger)
+                // A long lease: the child only holds its sagas until it is killed (the parent takes a dead local
+                // worker's sagas over at once, whatever their lease), and a renewal of thousands of sagas that
+                // waits for a pool connection behind their creations must not make it fence itself.
+                var engineConfiguration = SagaEngine.Configuration()
+                engineConfiguration.leaseDuration = .seconds(120)
+                let engine = SagaEngine(store: store, configuration: engineConfiguration, logger: logger)
                 try await SagaBenchmark.journalInFlight(workload: workload, engine: engine) {
                     FileHandle.standardOutput.write(Data("ready\n".utf8))
                 }
