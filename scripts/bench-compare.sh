@@ -4,6 +4,8 @@
 #
 #   scripts/bench-compare.sh [--rounds 3] [--sagas 5000] [--peer-n 300] [--out results.jsonl]
 #   scripts/bench-compare.sh scale [--sagas 1000000]     # list/show on a big database, worker memory
+#   scripts/bench-compare.sh --pg postgres://sagas:sagas@127.0.0.1:55432/sagas [--rounds 2] [--sagas 2000]
+#                                                        # PostgreSQL: saga bench, DBOS and raw commits, one server
 #
 # Environment:
 #   SAGA       the saga binary (default: a release build in .build-release, built if missing)
@@ -20,6 +22,7 @@ rounds=3
 sagas=5000
 peer_n=300
 out=""
+pg=""
 cmd="compare"
 if [[ "${1:-}" == "scale" ]]; then cmd="scale"; shift; sagas=1000000; fi
 while [[ $# -gt 0 ]]; do
@@ -28,6 +31,7 @@ while [[ $# -gt 0 ]]; do
         --sagas) sagas="$2"; shift 2 ;;
         --peer-n) peer_n="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --pg) pg="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -128,6 +132,65 @@ total = sqlite3.connect(db).execute("SELECT COUNT(*) FROM sagas").fetchone()[0]
 print(f"worker --until-idle, {total} sagas in the database: {time.time()-t0:.2f} s, peak RSS {ru.ru_maxrss/1024:.1f} MiB")
 EOF
     done
+    exit 0
+fi
+
+if [[ -n "$pg" ]]; then
+    # PostgreSQL, one server for all: ours (each run in a schema of its own, dropped after), DBOS Transact (each
+    # run in a database of its own, which the harness makes and drops through the URL), raw commits of small rows
+    # (the same).
+    base="${pg%%\?*}"
+    dbos_url="$base"
+    for ((r = 1; r <= rounds; r++)); do
+        echo "# round $r/$rounds (PostgreSQL)" >&2
+        for gc in on off; do
+            schema="cmp_${r}_${gc}_$$"
+            record "ours-pg-throughput-gc-$gc" "$r" "$("$saga" bench --store postgres --db "$base?schema=$schema&group_commit=$gc" \
+                --sagas "$sagas" --steps 4 --concurrency 64 --json | jq -c .)"
+            psql "$base" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
+        done
+        if [[ -n "$dbos_py" ]]; then
+            for spec in "seq 1" "threads 8" "threads 32" "queue 16"; do
+                set -- $spec
+                res=$("$dbos_py" "$peers/dbos_bench.py" one --pg "$dbos_url" --mode "$1" --conc "$2" --n "$peer_n" 2>/dev/null | tail -1)
+                record "peer-pg-$1-c$2" "$r" "${res:-null}"
+            done
+            raw=$("$dbos_py" "$peers/pg_raw_bench.py" raw --pg "$dbos_url" --reps 1 --single-rows 2000 --batch-rows 20000 \
+                | python3 -c 'import json,sys; print(json.dumps({d["case"]: d for d in map(json.loads, sys.stdin)}))')
+            record raw-pg "$r" "${raw:-null}"
+        fi
+        schema="cmp_${r}_lat_$$"
+        record ours-pg-latency "$r" "$("$saga" bench --store postgres --db "$base?schema=$schema" --mode latency \
+            --sagas 200 --steps 4 --json | jq -c .)"
+        psql "$base" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
+    done
+    python3 - "$results" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+def f(x, d=0):
+    return "-" if x is None else f"{x:,.{d}f}"
+print(f"{'round':>5}  {'case':30} {'sagas/s':>9} {'steps/s':>9} {'commits/s':>9} {'p50 ms':>8} {'p50/step':>8} {'load':>5}")
+for row in rows:
+    r, case, x = row["round"], row["case"], row["result"]
+    if x is None:
+        print(f"{r:>5}  {case:30} (failed)"); continue
+    if case == "raw-pg":
+        for name, c in x.items():
+            if name == "setup": continue
+            m = c["median"]
+            print(f"{r:>5}  {'raw-' + name:30} {'':>9} {'':>9} {f(m['commits_per_s']):>9} {f(m['txn_p50_us']/1000, 3):>8} "
+                  f"{'':>8}  rows/s {f(m['rows_per_s'])}")
+        continue
+    if case.startswith("peer"):
+        print(f"{r:>5}  {case:30} {f(x.get('wf_per_s'),1):>9} {f(x.get('steps_per_s'),1):>9} {'':>9} "
+              f"{f(x.get('p50_ms'),2):>8} {'':>8}  xids/wf {x.get('xids_per_wf')}")
+        continue
+    lat = x.get("latencyMs", {}).get("p50")
+    step = x.get("latencyPerStepMs", {}).get("p50")
+    print(f"{r:>5}  {case:30} {f(x['sagasPerSecond'],1):>9} {f(x['stepsPerSecond'],1):>9} {f(x.get('commitsPerSecond')):>9} "
+          f"{f(lat,2):>8} {f(step,3) if step else '':>8} {x.get('loadAverage', '')}")
+print(f"\nraw results: {sys.argv[1]}")
+EOF
     exit 0
 fi
 

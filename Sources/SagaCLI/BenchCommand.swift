@@ -220,9 +220,6 @@ struct BenchCommand: SagaSubcommand {
     /// `--store postgres --db URL`: throughput or latency on a PostgreSQL schema that holds no sagas yet (the
     /// sagas run are left there: use a schema of its own, `?schema=bench`).
     private func runOnPostgres(mode: SagaBenchmark.Mode, workload: SagaBenchmark.Workload) async throws {
-        guard mode != .recovery else {
-            throw CLIError("--mode recovery needs --store sqlite", exitCode: CLI.ExitCodes.invalidInput)
-        }
         guard let db, PostgresStoreConfiguration.isURL(db) else {
             throw CLIError("--store postgres needs --db postgres://…", exitCode: CLI.ExitCodes.invalidInput)
         }
@@ -231,6 +228,10 @@ struct BenchCommand: SagaSubcommand {
         benchLogger.logLevel = .error
         let logger = benchLogger
         let configuration = try CLI.guarded { try PostgresStoreConfiguration(url: db) }
+        if recoveryChild {
+            try await runPostgresRecoveryChild(workload: workload, configuration: configuration, logger: logger)
+            return
+        }
         if let ab {
             try await runPostgresAB(mode: mode, workload: workload, configuration: configuration, rounds: ab, logger: logger)
             return
@@ -240,7 +241,10 @@ struct BenchCommand: SagaSubcommand {
         let reporter = ProgressLine(enabled: progress || isatty(STDERR_FILENO) == 1, total: sagas, unit: "sagas") {
             counters.finishedSagas
         }
-        var report = try await CLI.guarded {
+        var report: SagaBenchmark.Report
+        if mode == .recovery {
+            report = try await runPostgresRecovery(workload: workload, url: db, configuration: configuration, logger: logger)
+        } else { report = try await CLI.guarded {
             try await PostgresSagaStore.withStore(configuration: configuration, logger: logger) { store in
                 let existing = try await store.countByStatus().values.reduce(0, +)
                 guard existing == 0 || force else {
@@ -254,10 +258,13 @@ struct BenchCommand: SagaSubcommand {
                 let task = reporter.start()
                 defer { task.cancel() }
                 return try await observability.run(engine, logger: logger) {
-                    try await SagaBenchmark.run(mode, workload: workload, engine: engine, counters: counters)
+                    try await SagaBenchmark.run(
+                        mode, workload: workload, engine: engine, counters: counters,
+                        statistics: Self.appendStatistics(store)
+                    )
                 }
             }
-        }
+        } }
         reporter.finish()
         report.extra["store"] = .string("postgres")
         report.extra["observe"] = .string(observability.label)
@@ -306,13 +313,13 @@ struct BenchCommand: SagaSubcommand {
     }
 
     /// Runs this binary as the recovery child and kills it with SIGKILL once every saga is in flight.
-    private func journalInFlightInChild(path: String) throws {
+    func journalInFlightInChild(path: String, extra: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executablePath())
         process.arguments = [
             "bench", "--recovery-child", "--db", path, "--sagas", "\(sagas)", "--steps", "\(steps)",
             "--fail-rate", "\(failRate)", "--seed", "\(seed)", "--sync", sync,
-        ] + (failStep.map { ["--fail-step", "\($0)"] } ?? [])
+        ] + (failStep.map { ["--fail-step", "\($0)"] } ?? []) + extra
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.standardError

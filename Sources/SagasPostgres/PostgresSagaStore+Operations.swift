@@ -184,14 +184,11 @@ extension PostgresSagaStore {
             guard let lease = leases[sagaID], lease.owner == owner else { return nil }
             return lease.epoch
         }
-        if let first = events.first?.seq, Self.consecutive(events) {
-            var s = PostgresStatement()
-            let conditions = "owner = \(s.bind(owner))"
-                + (epoch.map { " AND lease_epoch = \(s.bind($0))" } ?? "")
-                + " AND last_seq = \(s.bind(Int64(first - 1)))"
-            if try await writeSummary(&s, events: events, sagaID: sagaID, progress: progress,
-                leaseUntil: release ? nil : leaseUntil, conditions: conditions)
-            {
+        if !events.isEmpty, Self.consecutive(events) {
+            // Group commit (PostgresSagaStore+Batch.swift): one statement with the appends of other sagas.
+            let batched = PostgresAppend(sagaID: sagaID, owner: owner, epoch: epoch, events: events,
+                progress: progress, leaseUntil: release ? nil : leaseUntil)
+            if try await appendBatched(batched) {
                 if release { leases.withLock { _ = $0.removeValue(forKey: sagaID) } }
                 return
             }

@@ -40,6 +40,8 @@ public final class PostgresSagaStore: SagaStore, Service {
     /// The lease epoch each saga had when this store's worker last claimed or took it over, and the owner it
     /// claimed it for: what `append` checks.
     let leases = Mutex<[String: (owner: String, epoch: Int64)]>([:])
+    /// Group commit of appends (`PostgresSagaStore+Batch.swift`).
+    let appendBatcher: PostgresAppendBatcher
 
     /// A store with a client of its own, which ``run()`` runs. No connection is made until the client runs.
     ///
@@ -67,7 +69,12 @@ public final class PostgresSagaStore: SagaStore, Service {
         self.configuration = configuration
         self.ownsClient = ownsClient
         self.schema = PostgresSchema(schema: configuration.schema)
-        self.errors = PostgresErrorMapper(configuration: configuration)
+        let errors = PostgresErrorMapper(configuration: configuration)
+        self.errors = errors
+        self.appendBatcher = PostgresAppendBatcher(
+            maximumInFlight: PostgresAppendBatcher.flushes(connections: configuration.maximumConnections),
+            errors: errors
+        )
         var logger = logger
         logger[metadataKey: "postgres.database"] = "\(configuration.redactedURL)"
         self.logger = logger

@@ -45,6 +45,9 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
     /// How long a statement may go unanswered before it fails with `.databaseUnavailable` (a connection the
     /// server dropped, a server that is down). Default 30 s.
     public var statementTimeout: Duration
+    /// Whether appends of several sagas share statements, and so commits (group commit; the URL's
+    /// `group_commit=on|off`). Default on; off writes each append in its own statement and commit.
+    public var groupCommit = true
 
     /// A configuration; every parameter but the host has its default.
     public init(
@@ -99,6 +102,8 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
         var tls = TLSMode.disable
         var schema = "public"
         var applicationName = "sagas"
+        var groupCommit = true
+        var poolSize: Int?
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
             switch item.name {
@@ -120,6 +125,17 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
                 applicationName = value
             case "connect_timeout":
                 continue
+            case "group_commit":
+                switch value {
+                case "on", "true", "1": groupCommit = true
+                case "off", "false", "0": groupCommit = false
+                default: throw SagaError(.invalidArgument, "group_commit must be on or off, not '\(value)'")
+                }
+            case "pool_size":
+                guard let size = Int(value), size >= 1 else {
+                    throw SagaError(.invalidArgument, "pool_size must be a positive number, not '\(value)'")
+                }
+                poolSize = size
             default:
                 throw SagaError(.invalidArgument, "unknown PostgreSQL URL parameter '\(item.name)'")
             }
@@ -129,6 +145,8 @@ public struct PostgresStoreConfiguration: Sendable, CustomStringConvertible {
             applicationName: applicationName
         )
         try Self.checkIdentifier(schema)
+        self.groupCommit = groupCommit
+        if let poolSize { maximumConnections = poolSize }
         password =
             nonEmpty(components.password) ?? nonEmpty(environment["PGPASSWORD"])
             ?? PostgresPasswordFile.password(

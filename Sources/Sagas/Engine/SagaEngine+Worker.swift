@@ -318,7 +318,9 @@ extension SagaEngine {
         let ids = state.withLock { Array($0.active) }
         guard !ids.isEmpty else { return }
         do {
-            let held = try await store.renewLeases(sagaIDs: ids, owner: configuration.workerID, leaseUntil: leaseDeadline())
+            let held = try await selfFenced {
+                try await store.renewLeases(sagaIDs: ids, owner: configuration.workerID, leaseUntil: leaseDeadline())
+            }
             let heldIDs = Set(held.map(\.id))
             let (nudge, unparked): ([DriveMailbox], Bool) = state.withLock { s in
                 var nudge: [DriveMailbox] = []

@@ -106,6 +106,8 @@ public final class SagaEngine: Service, Sendable {
         var scanWaiters: [CheckedContinuation<Void, Never>] = []
         /// Sagas whose attempts wait for named limits, out of the worker's slots (``LimitParking``).
         var parking = LimitParking()
+        /// Lease renewals as self-fencing tracks them (`SagaEngine+SelfFencing.swift`).
+        var selfFence = SelfFence()
     }
 
     /// Creates an engine.
