@@ -137,6 +137,17 @@ extension SQLiteSagaStore: SagaStoreLimits {
         }
     }
 
+    /// A read (no write transaction): a waiter that joins just after it waits behind one more hand-over.
+    public func limitHasWaiters(_ name: String, now: Date) async throws -> Bool {
+        let stale = SagaTime.milliseconds(now) - Int64(SagaLimitRequest.waiterTimeout * 1000)
+        return try await read { db in
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM saga_limit_waiters WHERE name = ? AND seen_at >= ?)"),
+                arguments: [name, stale]) ?? false
+        }
+    }
+
     public func limitWaits(sagaID: String, now: Date) async throws -> [String] {
         let stale = SagaTime.milliseconds(now) - Int64(SagaLimitRequest.waiterTimeout * 1000)
         return try await read { db in
