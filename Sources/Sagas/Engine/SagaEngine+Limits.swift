@@ -57,10 +57,14 @@ extension SagaEngine {
         rows.ended(holder: Self.limitHolder(step: plan.step.name, phase: plan.phase))
     }
 
-    /// Frees the slots of ended attempts that no attempt took over. A slot that is not freed (the worker died)
-    /// lives only as long as the saga's lease.
-    func freeKeptSlots(_ rows: inout LimitSlotRows, sagaID: String) async {
-        for row in rows.takeKept() { await releaseSlot(row.name, sagaID: sagaID, holder: row.holder) }
+    /// Frees the slots of ended attempts that no attempt took over; those of a saga that is `ending` (its next
+    /// write makes it terminal) are left to that write on a store that frees them there (`freesSlotsAtEnd`). A
+    /// slot that is not freed (the worker died) lives only as long as the saga's lease.
+    func freeKeptSlots(_ rows: inout LimitSlotRows, sagaID: String, ending: Bool) async {
+        let kept = rows.takeKept()
+        guard !kept.isEmpty else { return }
+        if ending, (store as? any SagaStoreLimits)?.freesSlotsAtEnd == true { return }
+        for row in kept { await releaseSlot(row.name, sagaID: sagaID, holder: row.holder) }
     }
 
     /// Frees a slot of limit `name`, and asks the parked sagas that wait for it again.

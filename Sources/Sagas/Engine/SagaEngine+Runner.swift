@@ -261,7 +261,7 @@ extension SagaEngine {
                     }
                 }
             }
-            await freeKeptSlots(&slotRows, sagaID: sagaID)
+            await freeKeptSlots(&slotRows, sagaID: sagaID, ending: machine.status.isTerminal)
             await releaseUnusedGrants(of: sagaID)
             let dueWake = wake
             if let limitWake, wake == nil || limitWake < wake! { wake = limitWake }
