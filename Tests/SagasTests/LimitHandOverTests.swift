@@ -20,8 +20,10 @@ import Testing
         return definition
     }
 
-    @Test(.timeLimit(.minutes(1)), arguments: [1, 2])
-    func handedOverSlotsKeepTheBound(concurrency: Int) async throws {
+    /// One saga alone hands its slots over at every step (nobody waits); six wait for each other, so most of their
+    /// attempts free and ask instead.
+    @Test(.timeLimit(.minutes(1)), arguments: [(1, 1), (2, 1), (1, 6), (2, 6)])
+    func handedOverSlotsKeepTheBound(concurrency: Int, sagas: Int) async throws {
         let store = MemorySagaStore()
         let engine = S.engine(store: store, concurrency: 8)
         let recorder = HandlerRecorder()
@@ -40,14 +42,14 @@ import Testing
         }
         let definition = Self.definition(concurrency: concurrency)
         let statuses = try await withThrowingTaskGroup(of: SagaStatus.self) { group in
-            for i in 0..<6 {
+            for i in 0..<sagas {
                 group.addTask { try await engine.execute(definition, input: ["i": .number(Double(i))], id: "h-\(i)").status }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(statuses == Array(repeating: .completed, count: 6))
+        #expect(statuses == Array(repeating: .completed, count: sagas))
         #expect(recorder.peakConcurrency <= concurrency, "more attempts in flight than the limit allows")
-        #expect(recorder.invocations.count == 6 * 5, "every step ran, b twice")
+        #expect(recorder.invocations.count == sagas * 5, "every step ran, b twice")
         let usage = await store.limitUsage(now: Date())
         #expect(usage.allSatisfy { $0.inFlight == 0 && $0.waiting == 0 }, "a slot was left behind: \(usage)")
     }
