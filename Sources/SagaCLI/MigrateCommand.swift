@@ -15,9 +15,11 @@ struct MigrateCommand: SagaSubcommand {
             Run this once after upgrading Sagas to let them read it again. The migration runs in one \
             transaction: it completes or changes nothing. A database already at this schema is left unchanged.
 
-            With --to URL, copies every saga of the SQLite database (--db) with its journal into an empty \
-            PostgreSQL database, then reads every saga back and compares it with the original. Stop the workers \
-            first: leases are not copied, so the PostgreSQL nodes may claim the unfinished sagas at once.
+            With --to URL, copies every saga of the SQLite database (--db) with its journal and its exclusive-key \
+            queues into an empty PostgreSQL database, then reads every saga back and compares it with the original \
+            (a pending saga still waits for the saga that holds its key). Stop the workers first: leases are not \
+            copied (nor the named-limit slots, which live with them), so the PostgreSQL nodes may claim the \
+            unfinished sagas at once.
 
             Exits 0 when the database is at this version's schema (or the copy is complete and checked), 4 when \
             the target of --to already holds sagas, 5 when a database does not exist or cannot be migrated.
@@ -93,8 +95,10 @@ struct MigrateCommand: SagaSubcommand {
         var events = 0
         for id in ids.reversed() {
             try await CLI.guarded {
-                guard let record = try await source.saga(id: id) else { return }
+                guard var record = try await source.saga(id: id) else { return }
                 let journal = try await source.events(sagaID: id)
+                // Its exclusive keys: queued again on PostgreSQL, in creation order (an unfinished saga only).
+                record.exclusiveKeys = try await Self.queuedKeys(of: id, in: source)
                 _ = try await destination.importSaga(record, events: journal)
                 events += journal.count
             }
@@ -107,7 +111,8 @@ struct MigrateCommand: SagaSubcommand {
                 original.leaseExpiresAt = nil
                 let copied = try await destination.saga(id: id)
                 let sameJournal = try await source.events(sagaID: id) == destination.events(sagaID: id)
-                guard copied == original, sameJournal else {
+                let sameKeys = try await Set(source.keys(of: id)) == Set(destination.keys(of: id))
+                guard copied == original, sameJournal, sameKeys else {
                     throw SagaError(.storageFailure, "saga \(id) differs in the copy at \(name)", sagaID: id)
                 }
             }

@@ -43,6 +43,16 @@ extension PostgresSagaStore: SagaStoreLimits {
         _ = try await rows(s)
     }
 
+    /// A read, no commit: a waiter that joins just after it waits behind one more hand-over.
+    public func limitHasWaiters(_ name: String, now: Date) async throws -> Bool {
+        var s = PostgresStatement()
+        let nameMark = s.bind(name)
+        let stale = s.bind(SagaTime.milliseconds(now) - Int64(SagaLimitRequest.waiterTimeout * 1000))
+        s.append("SELECT EXISTS (SELECT 1 FROM \(schema.limitWaiters) WHERE name = \(nameMark) AND seen_at >= \(stale))")
+        guard let row = try await rows(s).first else { return true }
+        return try decoded { try row.decode(Bool.self) }
+    }
+
     public func limitWaits(sagaID: String, now: Date) async throws -> [String] {
         var s = PostgresStatement()
         let id = s.bind(sagaID)

@@ -145,6 +145,7 @@ struct PostgresSchema: Sendable {
             waitsMigration,
             limitsMigration,
             cancelActorsMigration,
+            limitBatchMigration,
         ]
     }
 

@@ -22,6 +22,15 @@ extension SQLiteSagaStore: SagaStoreLimits {
         return try await write { db in try Self.acquire(request, requestedAt: requestedAt, db: db) }
     }
 
+    /// `true`: the write that makes a saga terminal frees its slots (`freeLimitSlots`).
+    public var freesSlotsAtEnd: Bool { true }
+
+    /// Frees every slot of a saga that became terminal, in the transaction that makes it so: its last attempts'
+    /// slots cost no write of their own. A scan of the slots table, which holds about one row per attempt in flight.
+    static func freeLimitSlots(sagaID: String, db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM saga_limit_slots WHERE saga_id = ?").execute(arguments: [sagaID])
+    }
+
     /// `true`: a worker's parked requests are asked together, in one transaction (`acquireWaiting`).
     public var parksLimitWaiters: Bool { true }
 
@@ -134,6 +143,17 @@ extension SQLiteSagaStore: SagaStoreLimits {
             try db.execute(
                 sql: "DELETE FROM saga_limit_waiters WHERE name = ? AND saga_id = ? AND holder = ?",
                 arguments: [name, sagaID, holder])
+        }
+    }
+
+    /// A read (no write transaction): a waiter that joins just after it waits behind one more hand-over.
+    public func limitHasWaiters(_ name: String, now: Date) async throws -> Bool {
+        let stale = SagaTime.milliseconds(now) - Int64(SagaLimitRequest.waiterTimeout * 1000)
+        return try await read { db in
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM saga_limit_waiters WHERE name = ? AND seen_at >= ?)"),
+                arguments: [name, stale]) ?? false
         }
     }
 

@@ -299,6 +299,7 @@ extension SQLiteSagaStore {
         try update.bind(9, sagaID)
         try update.run()
         if progress.status.isTerminal { try SQLiteSagaStore.releaseExclusiveKeys(sagaID: sagaID, db: db) }
+        if progress.status.isTerminal { try SQLiteSagaStore.freeLimitSlots(sagaID: sagaID, db: db) }
     }
 
     /// Appends events to a saga no worker holds, if its journal still ends at `expectedLastSeq` (compare-and-set).

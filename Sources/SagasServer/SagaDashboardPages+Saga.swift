@@ -94,7 +94,7 @@ extension SagaDashboardPages {
             <div id="saga-live" data-live>
             <p>\(Self.status(record.status))\(stuck)</p>
             <table>\(facts)</table>
-            <h2>Steps</h2>\(stepsTable)\(waitsHTML(json))
+            <h2>Steps</h2>\(stepsTable)\(waitsHTML(json))\(keysHTML(snapshot))
             \(interventionsHTML)
             <h2>Timeline</h2>\(pager)\(SagaDashboardSVG.timeline(slice, now: now))
             </div>

@@ -9,6 +9,7 @@ extension SagaStoreConformance {
         Check(name: "limits: concurrency, first come first served, slots live with the lease", body: limitConcurrency),
         Check(name: "limits: a rate's sliding window", body: limitRate),
         Check(name: "limits: concurrent acquires never over-grant", body: limitConcurrentAcquires),
+        Check(name: "limits: parked requests asked together, first come first served", body: limitBatch),
         Check(name: "exclusive keys: createLeased takes free keys or writes nothing", body: keysCreateLeased),
         Check(name: "exclusive keys: concurrent creators in opposite key orders", body: keysConcurrentCreators),
     ]

@@ -23,22 +23,48 @@ extension SagaEngine {
     /// attempt: nothing is journaled, and the step's timeout does not run.
     ///
     /// - Returns: Whether the attempt may start (always, for a step without a limit).
+    ///
+    /// A slot an ended attempt of the saga held is handed over when nobody waits for the limit and it has no rate
+    /// (``LimitSlotRows``): no write. Otherwise the kept slot is freed first and the store asked, in order.
     func acquireLimit(
-        for step: SagaStep, phase: StepPhase, definition: SagaDefinition, sagaID: String
+        for step: SagaStep, phase: StepPhase, definition: SagaDefinition, sagaID: String, rows: inout LimitSlotRows
     ) async throws -> Bool {
         guard let request = limitRequest(for: step, phase: phase, definition: definition, sagaID: sagaID),
             let store = store as? any SagaStoreLimits
         else { return true }
         // A slot granted while the saga was parked.
-        if takeGrant(request) { return true }
-        return try await store.acquire(request, now: now())
+        if takeGrant(request) {
+            rows.took(request)
+            return true
+        }
+        // Its row is another attempt's now: wait for that attempt to end (its row is then handed over).
+        if rows.collides(request) { return false }
+        if rows.hasKept(request.name), request.limit.rate == nil,
+            try await !store.limitHasWaiters(request.name, now: now()), rows.handOver(to: request)
+        {
+            return true
+        }
+        for row in rows.takeKept(name: request.name) {
+            await releaseSlot(row.name, sagaID: sagaID, holder: row.holder)
+        }
+        guard try await store.acquire(request, now: now()) else { return false }
+        rows.took(request)
+        return true
     }
 
-    /// Frees the slot an ended attempt held. A slot that is not freed (the worker died) lives only as long as the
-    /// saga's lease.
-    func releaseLimit(for plan: AttemptPlan, sagaID: String) async {
-        guard let name = plan.step.limit else { return }
-        await releaseSlot(name, sagaID: sagaID, holder: Self.limitHolder(step: plan.step.name, phase: plan.phase))
+    /// An attempt ended: its slot is kept for the saga's next attempt of the limit (``freeKeptSlots``).
+    func keepSlot(of plan: AttemptPlan, in rows: inout LimitSlotRows) {
+        rows.ended(holder: Self.limitHolder(step: plan.step.name, phase: plan.phase))
+    }
+
+    /// Frees the slots of ended attempts that no attempt took over; those of a saga that is `ending` (its next
+    /// write makes it terminal) are left to that write on a store that frees them there (`freesSlotsAtEnd`). A
+    /// slot that is not freed (the worker died) lives only as long as the saga's lease.
+    func freeKeptSlots(_ rows: inout LimitSlotRows, sagaID: String, ending: Bool) async {
+        let kept = rows.takeKept()
+        guard !kept.isEmpty else { return }
+        if ending, (store as? any SagaStoreLimits)?.freesSlotsAtEnd == true { return }
+        for row in kept { await releaseSlot(row.name, sagaID: sagaID, holder: row.holder) }
     }
 
     /// Frees a slot of limit `name`, and asks the parked sagas that wait for it again.

@@ -189,6 +189,7 @@ extension SagaEngine {
         var armedWake: (at: Date, number: Int, token: EngineTimers.Token)?
         var wakeTimers = 0
         defer { if let armedWake { timers.cancel(armedWake.token) } }
+        var slotRows = LimitSlotRows()
         while true {
             // Cancelled (the task driving this saga was): stop at once.
             try Task.checkCancellation()
@@ -216,7 +217,7 @@ extension SagaEngine {
                     case .startAttempt(let step, let phase, let attempt):
                         guard !shuttingDown, let s = definition.step(named: step) else { continue }
                         if s.limit != nil,
-                            try await !acquireLimit(for: s, phase: phase, definition: definition, sagaID: sagaID)
+                            try await !acquireLimit(for: s, phase: phase, definition: definition, sagaID: sagaID, rows: &slotRows)
                         {
                             limitWake = now().addingTimeInterval(SagaEngine.limitPollInterval)
                             if let request = limitRequest(for: s, phase: phase, definition: definition, sagaID: sagaID) {
@@ -273,6 +274,7 @@ extension SagaEngine {
                     }
                 }
             }
+            await freeKeptSlots(&slotRows, sagaID: sagaID, ending: machine.status.isTerminal)
             await releaseUnusedGrants(of: sagaID)
             let dueWake = wake
             if let limitWake, wake == nil || limitWake < wake! { wake = limitWake }
@@ -345,7 +347,7 @@ extension SagaEngine {
                 // An attempt that ended because this task was cancelled has no outcome worth journaling.
                 try Task.checkCancellation()
                 attempts.finished(result, timers: timers)
-                if result.plan.step.limit != nil { await releaseLimit(for: result.plan, sagaID: sagaID) }
+                if result.plan.step.limit != nil { keepSlot(of: result.plan, in: &slotRows) }
                 CrashPoint.reach(result.plan.phase == .compensation ? .duringCompensation : .afterAction)
                 try journalOutcome(result, into: &journal, machine: &machine, logger: logger)
             }

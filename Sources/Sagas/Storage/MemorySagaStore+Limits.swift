@@ -10,6 +10,12 @@ extension MemorySagaStore: SagaStoreLimits {
         return expires > now
     }
 
+    public func limitHasWaiters(_ name: String, now: Date) -> Bool {
+        (limits.waiters[name] ?? []).contains {
+            isLive($0, now: now) && now.timeIntervalSince($0.seen) <= SagaLimitRequest.waiterTimeout
+        }
+    }
+
     public func acquire(_ request: SagaLimitRequest, now: Date) -> Bool {
         let name = request.name
         limits.slots[name] = (limits.slots[name] ?? []).filter { isLive($0, now: now) }

@@ -62,6 +62,14 @@ public protocol SagaStoreLimits: SagaStore {
     /// and asks on its own.
     var parksLimitWaiters: Bool { get }
 
+    /// Whether any request waits for limit `name` now: when none does, a saga hands the slot of its ended attempt
+    /// over to its next attempt of the limit without a write. A read; the default says `true` (never hand over).
+    func limitHasWaiters(_ name: String, now: Date) async throws -> Bool
+
+    /// Whether the write that makes a saga terminal (`append` with a terminal status) frees the saga's slots: the
+    /// engine then leaves its last attempts' slots to that write. The default is `false`.
+    var freesSlotsAtEnd: Bool { get }
+
     /// Frees the slot `holder` of `sagaID` holds of limit `name`, and forgets its waiting request, if any.
     func release(limit name: String, sagaID: String, holder: String) async throws
 
@@ -70,6 +78,14 @@ public protocol SagaStoreLimits: SagaStore {
 
     /// In-flight and waiting counts of every limit in use, by name.
     func limitUsage(now: Date) async throws -> [SagaLimitUsage]
+}
+
+extension SagaStoreLimits {
+    /// `true`: a store that cannot tell cheaply never lets a slot be handed over (it is freed and asked again).
+    public func limitHasWaiters(_ name: String, now: Date) async throws -> Bool { true }
+
+    /// `false`: the engine frees each slot with `release`.
+    public var freesSlotsAtEnd: Bool { false }
 }
 
 extension SagaLimitRequest {
