@@ -282,30 +282,33 @@ public enum SagaBenchmark {
         let clock = ContinuousClock()
         let cpuBefore = cpuTime()
         let start = clock.now
-        let outcomes = try await withThrowingTaskGroup(of: [(SagaStatus, Double)].self) { group in
-            for _ in 0..<width {
-                group.addTask {
-                    var mine: [(SagaStatus, Double)] = []
-                    while true {
-                        let i = next.value.add(1, ordering: .relaxed).oldValue
-                        guard i < inputs.count else { break }
-                        if let rate = workload.startsPerSecond {
-                            // A steady load: saga i is due i / rate seconds after the start.
-                            let due = start.advanced(by: .nanoseconds(Int64(Double(i) / rate * 1e9)))
-                            if due > clock.now { try await clock.sleep(until: due) }
+        // One scope serves the engine's timers for every saga, as a worker's run() does for its drives.
+        let outcomes = try await engine.withTimersServed {
+            try await withThrowingTaskGroup(of: [(SagaStatus, Double)].self) { group in
+                for _ in 0..<width {
+                    group.addTask {
+                        var mine: [(SagaStatus, Double)] = []
+                        while true {
+                            let i = next.value.add(1, ordering: .relaxed).oldValue
+                            guard i < inputs.count else { break }
+                            if let rate = workload.startsPerSecond {
+                                // A steady load: saga i is due i / rate seconds after the start.
+                                let due = start.advanced(by: .nanoseconds(Int64(Double(i) / rate * 1e9)))
+                                if due > clock.now { try await clock.sleep(until: due) }
+                            }
+                            let t0 = clock.now
+                            let record = try await engine.execute(definition, input: inputs[i])
+                            let elapsed = clock.now - t0
+                            counters.finished.add(1, ordering: .relaxed)
+                            mine.append((record.status, SagaDuration.seconds(elapsed)))
                         }
-                        let t0 = clock.now
-                        let record = try await engine.execute(definition, input: inputs[i])
-                        let elapsed = clock.now - t0
-                        counters.finished.add(1, ordering: .relaxed)
-                        mine.append((record.status, SagaDuration.seconds(elapsed)))
+                        return mine
                     }
-                    return mine
                 }
+                var all: [(SagaStatus, Double)] = []
+                for try await part in group { all += part }
+                return all
             }
-            var all: [(SagaStatus, Double)] = []
-            for try await part in group { all += part }
-            return all
         }
         let elapsed = clock.now - start
         let cpu = cpuTime() - cpuBefore

@@ -447,7 +447,7 @@ extension SagaEngine {
             guard let owner = record.owner, owner != configuration.workerID, owner != SagaEngine.reconciliationActor
             else { continue }
             let expired = !record.hasLiveLease(now: t)
-            if expired || SagaEngine.isDeadLocalWorker(owner) {
+            if expired || configuration.liveness.isCertainlyGone(owner) {
                 if dryRun {
                     report.entries.append(
                         .init(

@@ -219,7 +219,7 @@ extension SagaEngine {
         let candidates = try await store.leasedSagas(limit: 1000).filter { candidate in
             guard let owner = candidate.owner, owner != configuration.workerID else { return false }
             if let known = dead[owner] { return known }
-            let gone = SagaEngine.isDeadLocalWorker(owner)
+            let gone = configuration.liveness.isCertainlyGone(owner)
             dead[owner] = gone
             return gone
         }.prefix(batch)
@@ -258,7 +258,7 @@ extension SagaEngine {
     /// Takes a saga over when its owner is a worker on this host whose process is gone.
     func takeOverIfOwnerDead(_ record: SagaRecord) async throws -> Bool {
         guard let owner = record.owner, owner != configuration.workerID,
-            SagaEngine.isDeadLocalWorker(owner)
+            configuration.liveness.isCertainlyGone(owner)
         else { return false }
         let began = ContinuousClock.now
         let taken = try await store.takeOver(
@@ -275,14 +275,6 @@ extension SagaEngine {
             )
         }
         return taken
-    }
-
-    /// Whether a worker id names a worker that is certainly gone: one that ran under this kernel's boot, in this
-    /// process's PID namespace, whose process no longer exists (`WorkerIdentity.isCertainlyGone`). A host name and
-    /// a PID alone do not tell (another container with the same host name numbers its processes apart): such
-    /// leases are taken over when they expire.
-    static func isDeadLocalWorker(_ owner: String) -> Bool {
-        WorkerIdentity.isCertainlyGone(owner)
     }
 
     func leaseDeadline() -> Date {

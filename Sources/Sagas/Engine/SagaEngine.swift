@@ -32,6 +32,9 @@ public final class SagaEngine: Service, Sendable {
         /// abandoned: a command's process group is killed, and each is journaled with an unknown outcome
         /// ("interrupted"), which the next worker settles like a timeout.
         public var shutdownGrace: Duration
+        /// How a lease holder is taken for gone before its lease lapsed (``SagaLivenessPolicy``). Default: the
+        /// same-host process check.
+        public var liveness: SagaLivenessPolicy = .sameHostProcessCheck
 
         public init(
             workerID: String = SagaEngine.defaultWorkerID(),
