@@ -7,7 +7,8 @@
 #
 # Every variant gets `bench --json --sagas N` plus its own options; leading NAME=VALUE words set its environment,
 # as in "OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 --observe all". SAGA is the binary
-# (default: a release build in .build-release, built if missing).
+# (default: a release build in .build-release, built if missing); a variant's own SAGA=PATH word runs that binary
+# instead, for an A/B of two builds: -- "SAGA=/tmp/saga-before" "SAGA=/tmp/saga-after".
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,7 +21,7 @@ while [[ $# -gt 0 ]]; do
         --sagas) sagas="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (variants come after --)" >&2; exit 2 ;;
     esac
 done
@@ -36,11 +37,12 @@ for ((round = 1; round <= rounds; round++)); do
     for variant in "$@"; do
         echo "round $round/$rounds: bench $variant" >&2
         # Leading NAME=VALUE words of a variant are its environment (e.g. "OTEL_TRACES_SAMPLER=traceidratio ...").
-        envs=(); args=()
+        envs=(); args=(); binary="$saga"
         for word in $variant; do
-            if [[ ${#args[@]} -eq 0 && "$word" == [A-Z]*=* ]]; then envs+=("$word"); else args+=("$word"); fi
+            if [[ ${#args[@]} -eq 0 && "$word" == SAGA=* ]]; then binary="${word#SAGA=}"
+            elif [[ ${#args[@]} -eq 0 && "$word" == [A-Z]*=* ]]; then envs+=("$word"); else args+=("$word"); fi
         done
-        line="$(env "${envs[@]}" "$saga" bench --json --sagas "$sagas" "${args[@]}")"
+        line="$(env "${envs[@]}" "$binary" bench --json --sagas "$sagas" "${args[@]}")"
         python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["variant"]=sys.argv[2]; d["round"]=int(sys.argv[3]); print(json.dumps(d))' \
             "$line" "$variant" "$round" >>"$results"
     done

@@ -1,5 +1,6 @@
 import Foundation
 import Sagas
+import SagasTesting
 import Testing
 
 /// Dead-worker detection as a policy (`SagaEngine.Configuration.liveness`): the same-host process check takes a
