@@ -134,10 +134,13 @@ print(f'\nsagas started through the API: {n:,} in {e - s:.1f} s; all finished {f
       f' end to end {n / (f - s):,.0f} sagas/s')"
     # The in-process reference: the same one-step shape with a Swift handler, the same concurrency.
     bench="$("$saga" bench --json --steps 1 --concurrency 64 --sagas "$total" --db "$work/bench.db")"
-    python3 -c '
+    python3 - "$bench" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
-print(f"saga bench --steps 1 --concurrency 64 in-process, same run: {d[\"sagasPerSecond\"]:,.0f} sagas/s, saga p50 {d[\"latencyMs\"][\"p50\"]:.2f} ms, p99 {d[\"latencyMs\"][\"p99\"]:.2f} ms")' "$bench"
+lat = d["latencyMs"]
+print(f"saga bench --steps 1 --concurrency 64 in-process, same run: {d['sagasPerSecond']:,.0f} sagas/s, "
+      f"saga p50 {lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms")
+PY
 else
     dbfile="${db:-$work/scale.db}"
     if [[ ! -s "$dbfile" ]]; then
