@@ -8,7 +8,7 @@
 # Every variant gets `bench --json --sagas N` plus its own options; leading NAME=VALUE words set its environment,
 # as in "OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 --observe all". SAGA is the binary
 # (default: a release build in .build-release, built if missing); a variant's own SAGA=PATH word runs that binary
-# instead, for an A/B of two builds: -- "SAGA=/tmp/saga-before" "SAGA=/tmp/saga-after".
+# instead, for an A/B of two builds: -- "SAGA=../saga-before" "SAGA=../saga-after".
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
